@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * libmsrsave: snapshot, restore and verify allowlisted MSRs on every CPU.
+ *
+ * Linked in-process by the msrsave, msrctl and msr-allowlist commands and
+ * by the SPANK plugin.  Every function returns 0 or a negative errno; on
+ * failure it fills *err (when not NULL) with one line naming the file,
+ * line, field or value at fault.  No global mutable state.
+ */
+#ifndef MSRSAVE_H
+#define MSRSAVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allowlist.h"
+
+struct json_object;
+
+#define MSRSAVE_DEFAULT_DEVICE_DIR "/dev/cpu"
+#define MSRSAVE_DEVICE_DIR_ENV "MSR_SAFE_DEVICE_DIR"
+#define MSRSAVE_STATE_FORMAT "msr-safe-state"
+#define MSRSAVE_STATE_VERSION 1
+
+/* ---- errors ------------------------------------------------------------ */
+
+struct msr_err {
+	char msg[1024];
+};
+
+/* Format a message into @e (may be NULL) and return @rc (negative). */
+int msr_err_set(struct msr_err *e, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Meaning of a device errno for an op, e.g. -EACCES: "not in the allowlist". */
+const char *msr_op_strerror(int err);
+
+/* ---- allowlists (userspace side of the shared parser) ------------------ */
+
+struct msr_allowlist {
+	struct al_entry *entries; /* sorted by address */
+	size_t count;
+};
+
+/* Parse text; @name (a path or "<stdin>") prefixes messages: "FILE:LINE: ..." */
+int msr_allowlist_parse(const char *text, size_t len, const char *name,
+			struct msr_allowlist *al, struct msr_err *err);
+int msr_allowlist_load(const char *path, struct msr_allowlist *al,
+		       struct msr_err *err);
+/* Union, masks OR'd. */
+int msr_allowlist_merge(const struct msr_allowlist *a,
+			const struct msr_allowlist *b, struct msr_allowlist *out,
+			struct msr_err *err);
+/* Canonical text (header + lines), malloc'd, NUL-terminated. */
+int msr_allowlist_render(const struct msr_allowlist *al, char **text,
+			 size_t *len, struct msr_err *err);
+void msr_allowlist_free(struct msr_allowlist *al);
+
+/* ---- devices ----------------------------------------------------------- */
+
+enum msr_backend {
+	MSR_BACKEND_BATCH,  /* DIR/msr_batch ioctl */
+	MSR_BACKEND_PERCPU, /* DIR/N/msr_safe pread/pwrite (or regular files) */
+	MSR_BACKEND_STOCK,  /* DIR/N/msr, the kernel's own driver */
+};
+
+struct msr_dev;
+
+/*
+ * Open the device directory @dir (NULL: $MSR_SAFE_DEVICE_DIR, else
+ * /dev/cpu).  CPUs are the numeric subdirectories holding a device node
+ * (sparse sets such as 0,2,5 are fine).  The backend is chosen in the
+ * order of enum msr_backend.  A tree of regular files N/msr_safe (value at
+ * byte offset = address, little endian) plus a text msr_allowlist is a
+ * file-backed tree: the library then enforces the allowlist itself
+ * (EACCES, EROFS, masked writes), just as the module does.
+ */
+int msr_dev_open(const char *dir, struct msr_dev **out, struct msr_err *err);
+void msr_dev_close(struct msr_dev *dev);
+const char *msr_dev_dir(const struct msr_dev *dev);
+enum msr_backend msr_dev_backend(const struct msr_dev *dev);
+const char *msr_backend_name(enum msr_backend b);
+bool msr_dev_is_file_backed(const struct msr_dev *dev);
+size_t msr_dev_ncpus(const struct msr_dev *dev);
+const int *msr_dev_cpus(const struct msr_dev *dev); /* ascending */
+
+struct msr_op {
+	int cpu;
+	uint32_t msr;
+	bool write;
+	uint64_t value; /* in for writes, out for reads */
+	uint64_t wmask; /* out: the write mask the device applied */
+	int err;        /* out: 0 or negative errno (-EACCES, -EROFS, -ENXIO, -EIO) */
+};
+
+/*
+ * Run @n ops (one batch ioctl when the batch device exists).  Each op gets
+ * its own err; returns 0 when all succeeded, else the first op's error,
+ * or a call error (with *err filled) when nothing could run.
+ */
+int msr_dev_exec(struct msr_dev *dev, struct msr_op *ops, size_t n,
+		 struct msr_err *err);
+
+/* The live allowlist: DIR/msr_allowlist read back and parsed. */
+int msr_dev_allowlist_read(struct msr_dev *dev, struct msr_allowlist *al,
+			   struct msr_err *err);
+/*
+ * Install @al as the live allowlist in one write(2) of its canonical text
+ * (an empty list clears it).  File-backed trees: atomic rename.  The errno
+ * of a refused write is explained in *err.
+ */
+int msr_dev_allowlist_install(struct msr_dev *dev,
+			      const struct msr_allowlist *al,
+			      struct msr_err *err);
+
+/* ---- host identity ----------------------------------------------------- */
+
+struct msr_cpu_id {
+	char vendor[16]; /* "GenuineIntel", "AuthenticAMD", ... */
+	unsigned int family;
+	unsigned int model;
+};
+
+/* From /proc/cpuinfo (@path NULL) or the given file. */
+int msr_cpu_identify(const char *path, struct msr_cpu_id *id,
+		     struct msr_err *err);
+/* "al_<FF>_<M>", e.g. al_06_8F, al_19_1. */
+void msr_allowlist_name(const struct msr_cpu_id *id, char *buf, size_t cap);
+/* /proc/sys/kernel/random/boot_id without the newline. */
+int msr_boot_id(char *buf, size_t cap, struct msr_err *err);
+
+/* ---- state ------------------------------------------------------------- */
+
+struct msr_state_msr {
+	uint32_t msr;
+	uint64_t wmask;   /* mask in force when the snapshot was taken */
+	uint64_t *values; /* [ncpus], parallel to msr_state.cpus */
+	int *errs;        /* [ncpus]: 0, or the negative errno of an unreadable value */
+};
+
+struct msr_job_info {
+	char id[32];
+	uint32_t uid;
+	char user[64];
+	char partition[64];
+	char profile[64];
+};
+
+struct msr_state {
+	char host[256];
+	char boot_id[64];
+	int64_t created; /* seconds since the epoch */
+	char tool_version[32];
+	struct msr_cpu_id cpu;
+	char allowlist_path[4096];
+	char allowlist_sha256[65];
+	char *allowlist_text; /* canonical text of the list in force */
+	int *cpus;
+	size_t ncpus;
+	struct msr_state_msr *msrs; /* ascending by address */
+	size_t nmsrs;
+	bool has_job;
+	struct msr_job_info job;
+	struct json_object *outcome; /* optional; kept and written as-is */
+};
+
+/* Snapshot only entries with a non-zero write mask. */
+#define MSR_SNAP_WRITABLE_ONLY 0x1u
+
+/*
+ * Read every MSR of @al on every CPU of @dev.  An unreadable value is
+ * recorded with its errno in errs[] rather than failing the snapshot (the
+ * caller warns; restore skips it).  @al_path is recorded as is.
+ */
+int msr_snapshot(struct msr_dev *dev, const struct msr_allowlist *al,
+		 const char *al_path, unsigned int flags,
+		 struct msr_state **out, struct msr_err *err);
+
+struct msr_mismatch {
+	int cpu;
+	uint32_t msr;
+	uint64_t mask;
+	uint64_t expected; /* masked */
+	uint64_t actual;   /* masked */
+	int err;           /* 0, or the op's negative errno */
+};
+
+struct msr_report {
+	struct msr_mismatch *items;
+	size_t count;     /* mismatches or failed ops */
+	size_t written;   /* values written back */
+	size_t unreadable; /* values skipped because the snapshot could not read them */
+};
+
+/*
+ * Write back every saved value with a non-zero mask, then verify.
+ * Returns 0 when everything verified, -EIO with @rep listing each cpu,
+ * msr, expected and actual masked value otherwise.
+ */
+int msr_restore(struct msr_dev *dev, const struct msr_state *st,
+		struct msr_report *rep, struct msr_err *err);
+/* Compare the live values with @st under each entry's mask; as above. */
+int msr_verify(struct msr_dev *dev, const struct msr_state *st,
+	       struct msr_report *rep, struct msr_err *err);
+/* Which (cpu, msr) values differ between two states (full 64 bits). */
+int msr_state_diff(const struct msr_state *a, const struct msr_state *b,
+		   struct msr_report *rep, struct msr_err *err);
+void msr_report_free(struct msr_report *rep);
+
+/*
+ * Write atomically: temp file in the same directory, fsync, rename, fsync
+ * of the directory; mode 0600; refuses to write through a symlink.
+ */
+int msr_state_write(const char *path, const struct msr_state *st,
+		    struct msr_err *err);
+/* Strict: any wrong type, missing field, bad hex, duplicate MSR, unknown
+ * version or truncation fails with a message naming the file and field. */
+int msr_state_load(const char *path, struct msr_state **out,
+		   struct msr_err *err);
+/* The state as a JSON object (new reference), as written to disk. */
+int msr_state_to_json(const struct msr_state *st, struct json_object **out,
+		      struct msr_err *err);
+void msr_state_free(struct msr_state *st);
+
+/* Atomically write @len bytes to @path (mode @mode), as msr_state_write. */
+int msr_write_file_atomic(const char *path, const void *buf, size_t len,
+			  unsigned int mode, struct msr_err *err);
+/* Read a whole file (NUL-terminated, at most @max bytes). */
+int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
+		  struct msr_err *err);
+
+/* "0-3,8" -> sorted unique CPU numbers; "all" -> every CPU of @dev. */
+int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
+		      size_t *n, struct msr_err *err);
+/* Strict unsigned parse ("0x" hex or decimal) with a range check. */
+int msr_parse_u64(const char *text, uint64_t max, uint64_t *out);
+
+#endif /* MSRSAVE_H */
