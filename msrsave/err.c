@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Error messages, errno meanings and the strict number/CPU-list parsers. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msrsave.h"
+
+int msr_err_set(struct msr_err *e, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+const char *msr_op_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return "success";
+	case EACCES:
+		return "not in the allowlist";
+	case EROFS:
+		return "read-only (write mask is 0 in the allowlist)";
+	case ENXIO:
+		return "CPU offline or absent";
+	case EIO:
+		return "the MSR access faulted (rdmsr/wrmsr failed)";
+	case EBUSY:
+		return "device busy";
+	case EFAULT:
+		return "bad address passed to the device";
+	case EINVAL:
+		return "invalid request";
+	case E2BIG:
+		return "too many operations in one batch";
+	case ENOTTY:
+		return "not an msr-safe batch device";
+	case ENOPROTOOPT:
+		return "the module refuses this client version";
+	case EPERM:
+		return "operation not permitted (needs root or device access)";
+	case ENOENT:
+		return "no such device";
+	case ENODATA:
+		return "no value recorded";
+	case ENOMEM:
+		return "out of memory";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}
+
+int msr_parse_u64(const char *text, uint64_t max, uint64_t *out)
+{
+	const char *p = text;
+	uint64_t v = 0;
+	unsigned int base = 10;
+	int digits = 0;
+
+	if (!text || !*text)
+		return -EINVAL;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	for (; *p; p++) {
+		unsigned int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned int)(*p - '0');
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = (unsigned int)(*p - 'a' + 10);
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = (unsigned int)(*p - 'A' + 10);
+		else
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+		digits++;
+	}
+	if (!digits)
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Largest CPU number accepted: the batch ABI carries CPUs in 16 bits. */
+#define CPULIST_MAX 65535
+
+int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
+		      size_t *n, struct msr_err *err)
+{
+	int *list = NULL;
+	size_t cnt = 0, cap = 0;
+	const char *p = text;
+	int rc;
+
+	*cpus = NULL;
+	*n = 0;
+	if (!text || !*text) {
+		rc = msr_err_set(err, -EINVAL, "empty CPU list");
+		goto fail;
+	}
+	if (!strcmp(text, "all")) {
+		if (!dev) {
+			rc = msr_err_set(err, -EINVAL,
+					 "CPU list 'all' needs a device");
+			goto fail;
+		}
+		cnt = msr_dev_ncpus(dev);
+		list = malloc((cnt ? cnt : 1) * sizeof(*list));
+		if (!list) {
+			rc = msr_err_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		memcpy(list, msr_dev_cpus(dev), cnt * sizeof(*list));
+		*cpus = list;
+		*n = cnt;
+		return 0;
+	}
+	while (*p) {
+		char buf[16];
+		size_t len = strcspn(p, ",-");
+		uint64_t lo, hi;
+
+		if (len == 0 || len >= sizeof(buf))
+			goto bad;
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
+			goto bad;
+		if (msr_parse_u64(buf, CPULIST_MAX, &lo))
+			goto bad;
+		p += len;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			len = strcspn(p, ",-");
+			if (len == 0 || len >= sizeof(buf) || p[len] == '-')
+				goto bad;
+			memcpy(buf, p, len);
+			buf[len] = 0;
+			if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
+				goto bad;
+			if (msr_parse_u64(buf, CPULIST_MAX, &hi) || hi < lo)
+				goto bad;
+			p += len;
+		}
+		if (*p == ',') {
+			p++;
+			if (!*p)
+				goto bad;
+		}
+		for (uint64_t c = lo; c <= hi; c++) {
+			if (cnt == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				int *nl = realloc(list, ncap * sizeof(*nl));
+
+				if (!nl) {
+					rc = msr_err_set(err, -ENOMEM,
+							 "out of memory");
+					goto fail;
+				}
+				list = nl;
+				cap = ncap;
+			}
+			list[cnt++] = (int)c;
+		}
+	}
+	qsort(list, cnt, sizeof(*list), cmp_int);
+	{
+		size_t w = 0;
+
+		for (size_t i = 0; i < cnt; i++)
+			if (w == 0 || list[w - 1] != list[i])
+				list[w++] = list[i];
+		cnt = w;
+	}
+	if (dev) {
+		const int *have = msr_dev_cpus(dev);
+		size_t nhave = msr_dev_ncpus(dev);
+
+		for (size_t i = 0; i < cnt; i++) {
+			if (!bsearch(&list[i], have, nhave, sizeof(*have),
+				     cmp_int)) {
+				rc = msr_err_set(
+				    err, -ENXIO,
+				    "CPU %d in '%s' has no MSR device in %s",
+				    list[i], text, msr_dev_dir(dev));
+				goto fail;
+			}
+		}
+	}
+	*cpus = list;
+	*n = cnt;
+	return 0;
+bad:
+	rc =
+	    msr_err_set(err, -EINVAL,
+			"bad CPU list '%s' (expected e.g. 0-3,8 or all)", text);
+fail:
+	free(list);
+	return rc;
+}
