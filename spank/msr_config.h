@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The msr-safe SPANK plugin's configuration: the site file
+ * (/etc/slurm/msr-safe.conf, slurm.conf style) plus plugstack.conf
+ * arguments, parsed strictly in one place.  No Slurm dependency, so the
+ * parser is unit-tested on its own.
+ */
+#ifndef MSR_CONFIG_H
+#define MSR_CONFIG_H
+
+#include <stddef.h>
+
+#include "msrsave.h"
+
+#define MSR_CONFIG_DEFAULT_PATH	   "/etc/slurm/msr-safe.conf"
+#define MSR_CONFIG_PATH_MAX	   4096
+#define MSR_CONFIG_NAME_MAX	   64
+#define MSR_CONFIG_DESC_MAX	   256
+#define MSR_CONFIG_DEFAULT_PROFILE "default"
+
+struct msr_profile {
+	char name[MSR_CONFIG_NAME_MAX];
+	char description[MSR_CONFIG_DESC_MAX];
+	char **overlays; /* absolute paths: a file, or a directory holding
+			    al_<FF>_<M> files for each CPU model */
+	size_t noverlays;
+	unsigned int line; /* 0 for the built-in default profile */
+};
+
+struct msr_partition_rule {
+	char
+	    name[MSR_CONFIG_NAME_MAX]; /* "DEFAULT": any partition not listed */
+	char default_profile[MSR_CONFIG_NAME_MAX];
+	char **profiles;
+	size_t nprofiles;
+	unsigned int line;
+};
+
+struct msr_config {
+	char path[MSR_CONFIG_PATH_MAX];
+	char device_dir[MSR_CONFIG_PATH_MAX];
+	char state_dir[MSR_CONFIG_PATH_MAX];
+	char baseline[MSR_CONFIG_PATH_MAX]; /* a path, or "auto" */
+	char allowlist_dir[MSR_CONFIG_PATH_MAX];
+	/* Test knobs: where the boot id and the CPU identity come from. */
+	char boot_id_file[MSR_CONFIG_PATH_MAX];
+	char cpuinfo_file[MSR_CONFIG_PATH_MAX];
+	unsigned int keep_archives;
+	unsigned int lock_timeout;    /* seconds */
+	struct msr_profile *profiles; /* [0] is the built-in "default" */
+	size_t nprofiles;
+	struct msr_partition_rule *partitions;
+	size_t npartitions;
+};
+
+/* Defaults, no profiles beyond "default"; free with msr_config_free(). */
+int msr_config_init(struct msr_config *cfg, struct msr_err *err);
+
+/* Parse the site file's text; @name prefixes messages ("FILE:LINE: ..."). */
+int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
+		     const char *name, struct msr_err *err);
+
+/* Apply one plugstack.conf argument KEY=VALUE over the file's settings. */
+int msr_config_apply_arg(struct msr_config *cfg, const char *arg,
+			 struct msr_err *err);
+
+/* Cross-checks after everything is parsed (profiles named by partitions
+ * exist, a default is permitted, Baseline=auto has AllowlistDir ...). */
+int msr_config_validate(const struct msr_config *cfg, struct msr_err *err);
+
+/*
+ * The one entry point: config=PATH from @argv (default
+ * MSR_CONFIG_DEFAULT_PATH), the file parsed, every other argument applied
+ * as an override, then validated.
+ */
+int msr_config_load(struct msr_config *cfg, int argc, char **argv,
+		    struct msr_err *err);
+
+void msr_config_free(struct msr_config *cfg);
+
+/* 0 when @name is a well-formed profile name, else -EINVAL. */
+int msr_profile_name_check(const char *name);
+
+const struct msr_profile *msr_config_profile(const struct msr_config *cfg,
+					     const char *name);
+/* The rule for @partition, else the DEFAULT rule, else NULL. */
+const struct msr_partition_rule *
+msr_config_partition(const struct msr_config *cfg, const char *partition);
+/* The profile a job gets in @partition without --msr-profile. */
+const char *msr_config_partition_default(const struct msr_config *cfg,
+					 const char *partition);
+
+/*
+ * May @profile be used in @partition?  0 yes; -EINVAL bad name; -ENOENT
+ * unknown; -EPERM not permitted there.  @why (may be NULL) gets a message
+ * without the "msr-safe: " prefix.
+ */
+int msr_config_check(const struct msr_config *cfg, const char *partition,
+		     const char *profile, char *why, size_t cap);
+
+/* Permitted profiles of @partition as "a, b, c". */
+void msr_config_permitted_list(const struct msr_config *cfg,
+			       const char *partition, char *buf, size_t cap);
+
+#endif /* MSR_CONFIG_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Node-side work of the msr-safe SPANK plugin: the job prolog and epilog
+ * (snapshot, restore, crash recovery, audit) and the refusal record read
+ * back by a job's steps.  Everything that must survive from prolog to
+ * epilog lives in the state directory:
+ *
+ *   STATE/lock              flock(2) serialising prologs and epilogs
+ *   STATE/snapshot.json     the node snapshot (libmsrsave state file)
+ *   STATE/jobs/ID.json      one record per job using the snapshot
+ *   STATE/archive/NAME.json finished snapshots with their "outcome"
+ *   STATE/audit.log         one JSON line per prolog/epilog event
+ *   STATE/FAILED-jobID      root-only marker of a failed restore
+ */
+#ifndef MSR_JOB_H
+#define MSR_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "msr_config.h"
+
+struct msr_job_ctx {
+	const struct msr_config *cfg;
+	char job_id[32];
+	uint32_t uid;
+	char user[64];
+	char partition[64];
+	char node[256];
+	char requested[MSR_CONFIG_NAME_MAX + 64]; /* raw --msr-profile value */
+	bool has_request;
+};
+
+/* Each returns 0, or a negative errno after logging what failed. */
+int msr_job_prolog(const struct msr_job_ctx *job);
+int msr_job_epilog(const struct msr_job_ctx *job);
+
+/*
+ * For a job's steps: 1 and a message in @why when the prolog refused the
+ * job's profile (or left no record), 0 when the job may run.
+ */
+int msr_job_refusal(const struct msr_config *cfg, const char *job_id,
+		    const char *node, char *why, size_t cap);
+
+#endif /* MSR_JOB_H */

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * msr-safe SPANK plugin: per-job MSR allowlist profiles with snapshot and
+ * restore around every job.
+ *
+ * plugstack.conf:  required msr_safe.so config=/etc/slurm/msr-safe.conf
+ *
+ * srun/sbatch/salloc: --msr-profile=NAME is checked as it is parsed, so a
+ *   bad name is refused before any job exists; --msr-profile=help lists.
+ * job prolog (root): install baseline + profile overlays, snapshot every
+ *   writable MSR, write the state file (msr_job.c).
+ * step (slurmstepd): a job whose profile the prolog refused fails in
+ *   slurm_spank_task_init without draining the node.
+ * job epilog (root): restore, verify, reinstall the baseline, archive.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/spank.h>
+
+#include "msr_config.h"
+#include "msr_job.h"
+
+SPANK_PLUGIN(msr_safe, 1);
+
+#define LOG_ERR(fmt, ...) slurm_error("msr-safe: " fmt, ##__VA_ARGS__)
+
+/*
+ * The parsed configuration, and for a step the prolog's verdict.  Set in
+ * slurm_spank_init of the process that uses it; nothing else is global.
+ */
+static struct {
+	bool loaded;
+	struct msr_config cfg;
+	bool refused;
+	char why[512];
+} plugin;
+
+static int option_cb(int val, const char *optarg, int remote);
+
+/*
+ * The table serves srun and slurmstepd; sbatch and salloc only see
+ * options registered from slurm_spank_init.
+ */
+struct spank_option spank_options[] = {
+    {"msr-profile", "NAME",
+     "msr-safe MSR access profile for this job "
+     "(--msr-profile=help lists the profiles)",
+     1, 0, option_cb},
+    SPANK_OPTIONS_TABLE_END,
+};
+
+static int load_config(int ac, char **av)
+{
+	struct msr_err err = {{0}};
+	int rc;
+
+	if (plugin.loaded)
+		return 0;
+	rc = msr_config_load(&plugin.cfg, ac, av, &err);
+	if (rc < 0) {
+		LOG_ERR("%s", err.msg);
+		return rc;
+	}
+	plugin.loaded = true;
+	return 0;
+}
+
+static void print_help(const struct msr_config *cfg)
+{
+	printf("msr-safe profiles (--msr-profile=NAME), from %s:\n", cfg->path);
+	for (size_t i = 0; i < cfg->nprofiles; i++) {
+		const struct msr_profile *p = &cfg->profiles[i];
+		char parts[1024] = "";
+		size_t used = 0;
+
+		for (size_t k = 0; k < cfg->npartitions; k++) {
+			const struct msr_partition_rule *r =
+			    &cfg->partitions[k];
+
+			for (size_t j = 0; j < r->nprofiles; j++) {
+				if (strcmp(r->profiles[j], p->name) != 0 ||
+				    used >= sizeof(parts))
+					continue;
+				used += (size_t)snprintf(
+				    parts + used, sizeof(parts) - used,
+				    "%s%s%s", used ? ", " : "",
+				    strcmp(r->name, "DEFAULT") == 0
+					? "any other partition"
+					: r->name,
+				    strcmp(r->default_profile, p->name) == 0
+					? " (default)"
+					: "");
+			}
+		}
+		if (!cfg->npartitions && i == 0)
+			snprintf(parts, sizeof(parts),
+				 "every partition (default)");
+		printf("  %-16s %s\n  %-16s permitted in: %s\n", p->name,
+		       p->description, "", parts[0] ? parts : "no partition");
+	}
+	fflush(stdout);
+}
+
+/* srun/sbatch/salloc: refuse bad names before the job exists. */
+static int option_cb(int val, const char *optarg, int remote)
+{
+	char why[512];
+
+	(void)val;
+	if (remote)
+		return 0; /* re-validated as root by the prolog */
+	if (!plugin.loaded) {
+		LOG_ERR("configuration not loaded; cannot check --msr-profile");
+		return -1;
+	}
+	if (!optarg) {
+		LOG_ERR("--msr-profile needs a profile name");
+		return -1;
+	}
+	if (strcmp(optarg, "help") == 0) {
+		print_help(&plugin.cfg);
+		exit(0);
+	}
+	/* Partition rules are applied by the prolog, which knows it. */
+	if (msr_config_check(&plugin.cfg, NULL, optarg, why, sizeof(why)) ==
+		-EINVAL ||
+	    !msr_config_profile(&plugin.cfg, optarg)) {
+		if (msr_profile_name_check(optarg) == 0)
+			snprintf(why, sizeof(why),
+				 "unknown profile '%s' (--msr-profile=help "
+				 "lists them)",
+				 optarg);
+		LOG_ERR("%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The user's --msr-profile value, however it was given. */
+static int job_profile(spank_t sp, struct msr_job_ctx *job)
+{
+	char *value = NULL;
+	spank_err_t e = spank_option_getopt(sp, &spank_options[0], &value);
+
+	if (e != ESPANK_SUCCESS || !value)
+		return 0;
+	if (strlen(value) >= sizeof(job->requested)) {
+		/* Kept short for the record; a long name is refused anyway. */
+		snprintf(job->requested, sizeof(job->requested), "%.*s...",
+			 (int)sizeof(job->requested) - 4, value);
+	} else {
+		snprintf(job->requested, sizeof(job->requested), "%s", value);
+	}
+	job->has_request = true;
+	return 0;
+}
+
+static int job_context(spank_t sp, struct msr_job_ctx *job)
+{
+	const char *id = getenv("SLURM_JOB_ID");
+	const char *uid = getenv("SLURM_JOB_UID");
+	const char *user = getenv("SLURM_JOB_USER");
+	const char *part = getenv("SLURM_JOB_PARTITION");
+	const char *node = getenv("SLURMD_NODENAME");
+	uint64_t v;
+
+	memset(job, 0, sizeof(*job));
+	job->cfg = &plugin.cfg;
+	if (!id || !*id || strlen(id) >= sizeof(job->job_id) ||
+	    strspn(id, "0123456789") != strlen(id)) {
+		LOG_ERR("SLURM_JOB_ID is missing or malformed");
+		return -EINVAL;
+	}
+	snprintf(job->job_id, sizeof(job->job_id), "%s", id);
+	if (!uid || msr_parse_u64(uid, UINT32_MAX, &v) < 0) {
+		LOG_ERR("SLURM_JOB_UID is missing or malformed");
+		return -EINVAL;
+	}
+	job->uid = (uint32_t)v;
+	snprintf(job->user, sizeof(job->user), "%s", user ? user : "");
+	snprintf(job->partition, sizeof(job->partition), "%s",
+		 part ? part : "");
+	if (node && *node)
+		snprintf(job->node, sizeof(job->node), "%s", node);
+	else if (gethostname(job->node, sizeof(job->node)) < 0)
+		snprintf(job->node, sizeof(job->node), "unknown");
+	return job_profile(sp, job);
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	spank_context_t ctx = spank_context();
+	uint32_t job_id = 0;
+	int rc;
+
+	if (ctx == S_CTX_JOB_SCRIPT)
+		return 0;
+	rc = load_config(ac, av);
+	if (rc < 0)
+		return rc;
+	if (ctx == S_CTX_ALLOCATOR &&
+	    spank_option_register(sp, &spank_options[0]) != ESPANK_SUCCESS) {
+		LOG_ERR("cannot register --msr-profile");
+		return -1;
+	}
+	if (ctx != S_CTX_REMOTE)
+		return 0;
+	/* slurmstepd, still root: read the prolog's verdict for this job. */
+	if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) {
+		LOG_ERR("cannot get the job id");
+		return -1;
+	}
+	{
+		char id[32], node[256];
+		const char *env = getenv("SLURMD_NODENAME");
+
+		snprintf(id, sizeof(id), "%u", job_id);
+		if (env)
+			snprintf(node, sizeof(node), "%s", env);
+		else if (gethostname(node, sizeof(node)) < 0)
+			snprintf(node, sizeof(node), "unknown");
+		plugin.refused =
+		    msr_job_refusal(&plugin.cfg, id, node, plugin.why,
+				    sizeof(plugin.why)) != 0;
+	}
+	return 0;
+}
+
+/* Fails just this step (the node stays up) when the profile was refused. */
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE || !plugin.refused)
+		return 0;
+	LOG_ERR("%s", plugin.why);
+	fprintf(stderr, "msr-safe: %s\n", plugin.why);
+	return -1;
+}
+
+int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
+{
+	struct msr_job_ctx job;
+	int rc;
+
+	rc = load_config(ac, av);
+	if (rc < 0)
+		return rc;
+	rc = job_context(sp, &job);
+	if (rc < 0)
+		return rc;
+	return msr_job_prolog(&job);
+}
+
+int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
+{
+	struct msr_job_ctx job;
+	int rc;
+
+	rc = load_config(ac, av);
+	if (rc < 0)
+		return rc;
+	rc = job_context(sp, &job);
+	if (rc < 0)
+		return rc;
+	return msr_job_epilog(&job);
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	(void)ac;
+	(void)av;
+	if (plugin.loaded)
+		msr_config_free(&plugin.cfg);
+	plugin.loaded = false;
+	return 0;
+}
