@@ -333,7 +333,7 @@ static int parse_profile(struct msr_config *cfg, const struct word *w, int nw,
 	if (msr_profile_name_check(w[0].value) < 0)
 		return where_err(err, -EINVAL, o,
 				 "bad profile name: ", w[0].value);
-	snprintf(p.name, sizeof(p.name), "%s", w[0].value);
+	snprintf(p.name, sizeof(p.name), "%.63s", w[0].value);
 	for (size_t i = 1; i < cfg->nprofiles; i++) {
 		if (strcmp(cfg->profiles[i].name, p.name) == 0)
 			return where_err(err, -EEXIST, o,
@@ -407,7 +407,7 @@ static int parse_partition(struct msr_config *cfg, const struct word *w, int nw,
 	if (msr_profile_name_check(w[0].value) < 0)
 		return where_err(err, -EINVAL, o,
 				 "bad partition name: ", w[0].value);
-	snprintf(r.name, sizeof(r.name), "%s", w[0].value);
+	snprintf(r.name, sizeof(r.name), "%.63s", w[0].value);
 	for (size_t i = 0; i < cfg->npartitions; i++) {
 		if (strcmp(cfg->partitions[i].name, r.name) == 0)
 			return where_err(err, -EEXIST, o,

@@ -27,7 +27,7 @@
 #define SNAPSHOT_NAME  "snapshot.json"
 #define JOB_RECORD_FMT "msr-safe-job"
 #define RECORD_MAX     (64 * 1024)
-#define WHY_MAX	       512
+#define WHY_MAX 1536
 
 struct job_record {
 	char job_id[32];
@@ -723,7 +723,7 @@ static int finish_snapshot(const struct msr_config *cfg,
 
 	rc = reinstall_baseline(cfg, dev);
 	if (restore_rc < 0) {
-		char head[256];
+		char head[MSR_CONFIG_PATH_MAX + 512];
 
 		snprintf(head, sizeof(head),
 			 "msr-safe: restore of %s failed on node %s (job %s): "
@@ -986,7 +986,7 @@ static void fill_record(struct job_record *r, const struct msr_job_ctx *job,
 	if (job->has_request)
 		snprintf(r->requested, sizeof(r->requested), "%s",
 			 job->requested);
-	snprintf(r->profile, sizeof(r->profile), "%s", profile);
+	snprintf(r->profile, sizeof(r->profile), "%.63s", profile);
 	snprintf(r->status, sizeof(r->status), "%s",
 		 why[0] ? "refused" : "active");
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
@@ -1013,7 +1013,7 @@ static int take_snapshot(const struct msr_config *cfg,
 	rc = load_baseline(cfg, &base, base_path, sizeof(base_path), err);
 	if (rc < 0)
 		goto fail;
-	snprintf(desc, sizeof(desc), "%s", base_path);
+	snprintf(desc, sizeof(desc), "%.4000s", base_path);
 	rc =
 	    build_job_list(cfg, profile, &base, &list, desc, sizeof(desc), err);
 	if (rc < 0)
@@ -1048,7 +1048,7 @@ static int take_snapshot(const struct msr_config *cfg,
 	snprintf(st->job.user, sizeof(st->job.user), "%s", job->user);
 	snprintf(st->job.partition, sizeof(st->job.partition), "%s",
 		 job->partition);
-	snprintf(st->job.profile, sizeof(st->job.profile), "%s", profile);
+	snprintf(st->job.profile, sizeof(st->job.profile), "%.63s", profile);
 	rc = msr_state_write(snap, st, err);
 	if (rc < 0)
 		goto fail;
