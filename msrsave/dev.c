@@ -129,8 +129,9 @@ static int list_cpus(const char *dir, const char *node, int **out, size_t *n,
 	*kind = 0;
 	d = opendir(dir);
 	if (!d)
-		return msr_err_set(err, -errno, "%s: cannot open: %s", dir,
-				   strerror(errno));
+		return msr_err_set(
+		    err, -errno, "%s: cannot open the MSR device directory: %s",
+		    dir, strerror(errno));
 	while ((de = readdir(d))) {
 		int cpu, k;
 

@@ -223,3 +223,33 @@ fail:
 	free(list);
 	return rc;
 }
+
+void msr_format_cpulist(const int *cpus, size_t n, char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	if (!cap)
+		return;
+	buf[0] = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		char part[32];
+		int len;
+
+		while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
+			j++;
+		if (j == i)
+			len = snprintf(part, sizeof(part), "%s%d", i ? "," : "",
+				       cpus[i]);
+		else
+			len = snprintf(part, sizeof(part), "%s%d-%d",
+				       i ? "," : "", cpus[i], cpus[j]);
+		if (used + (size_t)len + 4 > cap) {
+			snprintf(buf + used, cap - used, "...");
+			return;
+		}
+		memcpy(buf + used, part, (size_t)len + 1);
+		used += (size_t)len;
+		i = j + 1;
+	}
+}

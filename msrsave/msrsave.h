@@ -236,6 +236,9 @@ int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
 /* "0-3,8" -> sorted unique CPU numbers; "all" -> every CPU of @dev. */
 int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
 		      size_t *n, struct msr_err *err);
+/* The inverse: "0-3,8" from sorted CPU numbers; "" for none; truncated
+ * with "..." if @cap is too small. */
+void msr_format_cpulist(const int *cpus, size_t n, char *buf, size_t cap);
 /* Strict unsigned parse ("0x" hex or decimal) with a range check. */
 int msr_parse_u64(const char *text, uint64_t max, uint64_t *out);
 

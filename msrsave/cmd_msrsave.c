@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * msrsave: save, restore, verify, show and compare MSR state files.
+ *
+ * Exit status: 0 success, 1 mismatched or failed entries, 2 usage or I/O
+ * errors.  The upstream forms "msrsave FILE" (save) and "msrsave -r FILE"
+ * (restore) keep working.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "msr_safe.h"
+#include "msrsave.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION MSR_SAFE_VERSION_STR
+#endif
+
+#define EXIT_MISMATCH 1
+#define EXIT_USAGE    2
+
+/* Most per-value problems listed before summarising the rest. */
+#define LIST_MAX 50
+
+struct opts {
+	const char *device_dir;
+	const char *allowlist;
+	bool json;
+	bool writable_only;
+	bool force;
+	bool quiet;
+};
+
+static const char usage_text[] =
+    "Usage: msrsave [OPTIONS] COMMAND FILE...\n"
+    "Snapshot, restore and verify allowlisted MSRs on every CPU.\n"
+    "\n"
+    "Commands:\n"
+    "  save FILE       read every allowlisted MSR on every CPU into FILE\n"
+    "  restore FILE    write FILE's values back (writable bits only), "
+    "then verify\n"
+    "  verify FILE     compare the live values with FILE under each "
+    "write mask\n"
+    "  show FILE       print FILE as a table (--json: as JSON)\n"
+    "  diff A B        list the MSRs and CPUs whose values differ\n"
+    "  FILE            same as 'save FILE' (upstream form)\n"
+    "\n"
+    "Options:\n"
+    "  -r, --restore          same as 'restore FILE' (upstream form)\n"
+    "  -d, --device-dir DIR   MSR device directory (default: "
+    "$" MSRSAVE_DEVICE_DIR_ENV " or " MSRSAVE_DEFAULT_DEVICE_DIR ")\n"
+    "  -a, --allowlist FILE   save the MSRs listed in FILE (default: "
+    "DIR/msr_allowlist)\n"
+    "  -w, --writable-only    save only MSRs with a non-zero write mask\n"
+    "  -j, --json             show: print the state as JSON\n"
+    "  -f, --force            restore: even onto a different CPU model\n"
+    "  -q, --quiet            print only problems\n"
+    "  -V, --version          print the version and exit\n"
+    "  -h, --help             print this help and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 mismatched or failed entries, "
+    "2 usage or I/O errors.\n";
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "msrsave: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'msrsave --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+static int fail(const struct msr_err *e)
+{
+	fprintf(stderr, "msrsave: %s\n", e->msg);
+	return EXIT_USAGE;
+}
+
+static void print_problem(FILE *f, const struct msr_mismatch *m,
+			  const char *what)
+{
+	if (m->err)
+		fprintf(f, "  0x%08" PRIX32 " on cpu %d: %s failed: %s\n",
+			m->msr, m->cpu, what, msr_op_strerror(m->err));
+	else
+		fprintf(f,
+			"  0x%08" PRIX32 " on cpu %d: expected 0x%016" PRIX64
+			", found 0x%016" PRIX64 " (mask 0x%016" PRIX64 ")\n",
+			m->msr, m->cpu, m->expected, m->actual, m->mask);
+}
+
+static void print_report(const struct msr_report *rep, const char *what)
+{
+	size_t shown = rep->count < LIST_MAX ? rep->count : LIST_MAX;
+
+	for (size_t i = 0; i < shown; i++)
+		print_problem(stderr, &rep->items[i], what);
+	if (rep->count > shown)
+		fprintf(stderr, "  ... and %zu more\n", rep->count - shown);
+}
+
+static int open_dev(const struct opts *o, struct msr_dev **dev)
+{
+	struct msr_err e = {0};
+
+	if (msr_dev_open(o->device_dir, dev, &e) < 0)
+		return fail(&e);
+	return 0;
+}
+
+static int cmd_save(const struct opts *o, const char *path)
+{
+	struct msr_allowlist al = {0};
+	struct msr_state *st = NULL;
+	struct msr_dev *dev = NULL;
+	struct msr_err e = {0};
+	char al_path[4200];
+	size_t unreadable = 0;
+	int rc = open_dev(o, &dev);
+
+	if (rc)
+		return rc;
+	if (o->allowlist) {
+		snprintf(al_path, sizeof(al_path), "%s", o->allowlist);
+		rc = msr_allowlist_load(o->allowlist, &al, &e);
+	} else {
+		snprintf(al_path, sizeof(al_path), "%s/msr_allowlist",
+			 msr_dev_dir(dev));
+		rc = msr_dev_allowlist_read(dev, &al, &e);
+	}
+	if (rc < 0 ||
+	    (rc = msr_snapshot(dev, &al, al_path,
+			       o->writable_only ? MSR_SNAP_WRITABLE_ONLY : 0,
+			       &st, &e)) < 0 ||
+	    (rc = msr_state_write(path, st, &e)) < 0) {
+		rc = fail(&e);
+		goto out;
+	}
+	/* Unreadable values are recorded (restore skips them): a warning. */
+	for (size_t i = 0; i < st->nmsrs; i++) {
+		for (size_t c = 0; c < st->ncpus; c++) {
+			if (!st->msrs[i].errs[c])
+				continue;
+			if (unreadable++ < LIST_MAX)
+				fprintf(stderr,
+					"msrsave: warning: 0x%08" PRIX32
+					" on cpu %d: unreadable: %s\n",
+					st->msrs[i].msr, st->cpus[c],
+					msr_op_strerror(st->msrs[i].errs[c]));
+		}
+	}
+	if (unreadable > LIST_MAX)
+		fprintf(stderr, "msrsave: warning: ... and %zu more\n",
+			unreadable - LIST_MAX);
+	if (!o->quiet)
+		printf("saved %zu MSRs on %zu CPUs to %s (%zu unreadable)\n",
+		       st->nmsrs, st->ncpus, path, unreadable);
+	rc = 0;
+out:
+	msr_state_free(st);
+	msr_allowlist_free(&al);
+	msr_dev_close(dev);
+	return rc;
+}
+
+/* Refuse to restore one CPU model's state onto another. */
+static int check_identity(const struct opts *o, const struct msr_state *st,
+			  const char *path)
+{
+	struct msr_cpu_id id;
+	struct msr_err e = {0};
+	char host[256] = "";
+
+	if (gethostname(host, sizeof(host) - 1) == 0 &&
+	    strcmp(host, st->host) && !o->quiet)
+		fprintf(stderr,
+			"msrsave: note: %s was saved on host '%s', this is "
+			"'%s'\n",
+			path, st->host, host);
+	if (msr_cpu_identify(NULL, &id, &e) < 0)
+		return 0;
+	if (!o->force &&
+	    (strcmp(id.vendor, st->cpu.vendor) || id.family != st->cpu.family ||
+	     id.model != st->cpu.model)) {
+		fprintf(stderr,
+			"msrsave: %s: saved on %s family 0x%X model 0x%X, "
+			"this CPU is %s family 0x%X model 0x%X; nothing "
+			"written (use --force to restore anyway)\n",
+			path, st->cpu.vendor, st->cpu.family, st->cpu.model,
+			id.vendor, id.family, id.model);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int cmd_restore_verify(const struct opts *o, const char *path,
+			      bool restore)
+{
+	struct msr_report rep = {0};
+	struct msr_state *st = NULL;
+	struct msr_dev *dev = NULL;
+	struct msr_err e = {0};
+	int rc;
+
+	if (msr_state_load(path, &st, &e) < 0)
+		return fail(&e);
+	rc = check_identity(o, st, path);
+	if (rc)
+		goto out;
+	rc = open_dev(o, &dev);
+	if (rc)
+		goto out;
+	rc = restore ? msr_restore(dev, st, &rep, &e)
+		     : msr_verify(dev, st, &rep, &e);
+	if (rc < 0 && rc != -EIO) {
+		rc = fail(&e);
+		goto out;
+	}
+	if (rc == -EIO) {
+		fprintf(stderr, "msrsave: %s: %zu value%s did not %s:\n", path,
+			rep.count, rep.count == 1 ? "" : "s",
+			restore ? "restore" : "verify");
+		print_report(&rep, restore ? "write" : "read");
+		rc = EXIT_MISMATCH;
+		goto out;
+	}
+	if (!o->quiet) {
+		if (restore)
+			printf("restored %zu values from %s; verified",
+			       rep.written, path);
+		else
+			printf("%s: live values match", path);
+		if (rep.unreadable)
+			printf(" (%zu unreadable when saved, skipped)",
+			       rep.unreadable);
+		printf("\n");
+	}
+	rc = 0;
+out:
+	msr_report_free(&rep);
+	msr_state_free(st);
+	msr_dev_close(dev);
+	return rc;
+}
+
+/* ---- show ---------------------------------------------------------------- */
+
+static void print_json_value(struct json_object *v, int indent);
+
+static void print_scalar(struct json_object *v)
+{
+	if (!v)
+		printf("null");
+	else if (json_object_is_type(v, json_type_string))
+		printf("%s", json_object_get_string(v));
+	else
+		printf("%s", json_object_to_json_string_ext(
+				 v, JSON_C_TO_STRING_PLAIN));
+}
+
+static bool is_container(struct json_object *v)
+{
+	return v && (json_object_is_type(v, json_type_object) ||
+		     json_object_is_type(v, json_type_array));
+}
+
+/* Nested objects and arrays as indented "key: value" lines. */
+static void print_json_value(struct json_object *v, int indent)
+{
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, child)
+		{
+			printf("%*s%s:", indent, "", key);
+			if (is_container(child)) {
+				printf("\n");
+				print_json_value(child, indent + 2);
+			} else {
+				printf(" ");
+				print_scalar(child);
+				printf("\n");
+			}
+		}
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		struct json_object *child = json_object_array_get_idx(v, i);
+
+		printf("%*s- ", indent, "");
+		if (is_container(child)) {
+			printf("\n");
+			print_json_value(child, indent + 2);
+		} else {
+			print_scalar(child);
+			printf("\n");
+		}
+	}
+}
+
+/* One row per distinct value of an MSR, with the CPUs holding it. */
+static int show_msr(const struct msr_state *st, const struct msr_state_msr *m)
+{
+	bool *done = calloc(st->ncpus ? st->ncpus : 1, sizeof(*done));
+	int *group = malloc((st->ncpus ? st->ncpus : 1) * sizeof(*group));
+	bool first = true;
+	char cpus[256];
+
+	if (!done || !group) {
+		free(done);
+		free(group);
+		return -ENOMEM;
+	}
+	for (size_t c = 0; c < st->ncpus; c++) {
+		size_t n = 0;
+		char value[96];
+
+		if (done[c])
+			continue;
+		for (size_t k = c; k < st->ncpus; k++) {
+			if (done[k] || m->errs[k] != m->errs[c] ||
+			    (!m->errs[c] && m->values[k] != m->values[c]))
+				continue;
+			done[k] = true;
+			group[n++] = st->cpus[k];
+		}
+		msr_format_cpulist(group, n, cpus, sizeof(cpus));
+		if (m->errs[c])
+			snprintf(value, sizeof(value), "unreadable: %s",
+				 msr_op_strerror(m->errs[c]));
+		else
+			snprintf(value, sizeof(value), "0x%016" PRIX64,
+				 m->values[c]);
+		if (first)
+			printf("0x%08" PRIX32 "  0x%016" PRIX64 "  %-18s  %s\n",
+			       m->msr, m->wmask, value, cpus);
+		else
+			printf("%-10s  %-18s  %-18s  %s\n", "", "", value,
+			       cpus);
+		first = false;
+	}
+	free(done);
+	free(group);
+	return 0;
+}
+
+static int cmd_show(const struct opts *o, const char *path)
+{
+	struct msr_state *st = NULL;
+	struct json_object *j = NULL;
+	struct msr_err e = {0};
+	char utc[32] = "?", cpus[512], alname[32];
+	time_t t;
+	struct tm tm;
+	int rc = 0;
+
+	if (msr_state_load(path, &st, &e) < 0)
+		return fail(&e);
+	if (o->json) {
+		if (msr_state_to_json(st, &j, &e) < 0) {
+			rc = fail(&e);
+			goto out;
+		}
+		printf("%s\n", json_object_to_json_string_ext(
+				   j, JSON_C_TO_STRING_PRETTY |
+					  JSON_C_TO_STRING_SPACED |
+					  JSON_C_TO_STRING_NOSLASHESCAPE));
+		goto out;
+	}
+	t = (time_t)st->created;
+	if (gmtime_r(&t, &tm))
+		strftime(utc, sizeof(utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	msr_format_cpulist(st->cpus, st->ncpus, cpus, sizeof(cpus));
+	msr_allowlist_name(&st->cpu, alname, sizeof(alname));
+	printf("state:      %s (%s version %d)\n", path, MSRSAVE_STATE_FORMAT,
+	       MSRSAVE_STATE_VERSION);
+	printf("host:       %s (boot %s)\n", st->host,
+	       st->boot_id[0] ? st->boot_id : "unknown");
+	printf("created:    %s by msrsave %s\n", utc, st->tool_version);
+	printf("cpu model:  %s family 0x%X model 0x%X (%s)\n",
+	       st->cpu.vendor[0] ? st->cpu.vendor : "unknown", st->cpu.family,
+	       st->cpu.model, alname);
+	printf("allowlist:  %s (sha256 %.16s...)\n",
+	       st->allowlist_path[0] ? st->allowlist_path : "-",
+	       st->allowlist_sha256);
+	printf("cpus:       %s (%zu)\n", cpus, st->ncpus);
+	printf("msrs:       %zu\n", st->nmsrs);
+	if (st->has_job)
+		printf("job:        %s, user %s (uid %" PRIu32
+		       "), partition %s, profile %s\n",
+		       st->job.id, st->job.user, st->job.uid,
+		       st->job.partition[0] ? st->job.partition : "-",
+		       st->job.profile[0] ? st->job.profile : "-");
+	printf("\n%-10s  %-18s  %-18s  %s\n", "MSR", "WRITE MASK", "VALUE",
+	       "CPUS");
+	for (size_t i = 0; i < st->nmsrs; i++) {
+		if (show_msr(st, &st->msrs[i]) < 0) {
+			fprintf(stderr, "msrsave: out of memory\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (st->outcome) {
+		printf("\noutcome:\n");
+		print_json_value(st->outcome, 2);
+	}
+out:
+	json_object_put(j);
+	msr_state_free(st);
+	return rc;
+}
+
+static int cmd_diff(const struct opts *o, const char *a_path,
+		    const char *b_path)
+{
+	struct msr_state *a = NULL, *b = NULL;
+	struct msr_report rep = {0};
+	struct msr_err e = {0};
+	int rc;
+
+	if (msr_state_load(a_path, &a, &e) < 0 ||
+	    msr_state_load(b_path, &b, &e) < 0 ||
+	    msr_state_diff(a, b, &rep, &e) < 0) {
+		rc = fail(&e);
+		goto out;
+	}
+	if (!rep.count) {
+		if (!o->quiet)
+			printf("%s and %s hold the same values\n", a_path,
+			       b_path);
+		rc = 0;
+		goto out;
+	}
+	printf("%zu value%s differ between %s (A) and %s (B):\n", rep.count,
+	       rep.count == 1 ? "" : "s", a_path, b_path);
+	for (size_t i = 0; i < rep.count; i++) {
+		const struct msr_mismatch *m = &rep.items[i];
+
+		if (m->err)
+			printf("  0x%08" PRIX32 " on cpu %d: only one state "
+			       "has a value (A 0x%016" PRIX64
+			       ", B 0x%016" PRIX64 ")\n",
+			       m->msr, m->cpu, m->expected, m->actual);
+		else
+			printf("  0x%08" PRIX32 " on cpu %d: A 0x%016" PRIX64
+			       ", B 0x%016" PRIX64 "\n",
+			       m->msr, m->cpu, m->expected, m->actual);
+	}
+	rc = EXIT_MISMATCH;
+out:
+	msr_report_free(&rep);
+	msr_state_free(a);
+	msr_state_free(b);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"restore", no_argument, NULL, 'r'},
+	    {"device-dir", required_argument, NULL, 'd'},
+	    {"allowlist", required_argument, NULL, 'a'},
+	    {"writable-only", no_argument, NULL, 'w'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct opts o = {0};
+	bool upstream_restore = false;
+	const char *cmd;
+	int c, nargs;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":rd:a:wjfqVh", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'r':
+			upstream_restore = true;
+			break;
+		case 'd':
+			o.device_dir = optarg;
+			break;
+		case 'a':
+			o.allowlist = optarg;
+			break;
+		case 'w':
+			o.writable_only = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'V':
+			printf("msrsave %s (msr-safe ABI %s)\n",
+			       PACKAGE_VERSION, MSR_SAFE_VERSION_STR);
+			return 0;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			return usage_error("option '%s' needs an argument",
+					   argv[optind - 1]);
+		default:
+			if (optopt)
+				return usage_error("unknown option '-%c'",
+						   optopt);
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	nargs = argc - optind;
+	if (nargs < 1)
+		return usage_error("%s", "missing COMMAND or FILE");
+	cmd = argv[optind];
+	if (upstream_restore) {
+		if (nargs != 1)
+			return usage_error("%s", "-r takes exactly one FILE");
+		return cmd_restore_verify(&o, cmd, true);
+	}
+	if (!strcmp(cmd, "save") || !strcmp(cmd, "restore") ||
+	    !strcmp(cmd, "verify") || !strcmp(cmd, "show")) {
+		if (nargs != 2)
+			return usage_error("'%s' takes exactly one FILE", cmd);
+		if (!strcmp(cmd, "save"))
+			return cmd_save(&o, argv[optind + 1]);
+		if (!strcmp(cmd, "show"))
+			return cmd_show(&o, argv[optind + 1]);
+		return cmd_restore_verify(&o, argv[optind + 1],
+					  !strcmp(cmd, "restore"));
+	}
+	if (!strcmp(cmd, "diff")) {
+		if (nargs != 3)
+			return usage_error("%s", "'diff' takes two FILEs");
+		return cmd_diff(&o, argv[optind + 1], argv[optind + 2]);
+	}
+	if (nargs != 1)
+		return usage_error("unknown command '%s'", cmd);
+	/* Upstream form: a lone FILE means save. */
+	return cmd_save(&o, cmd);
+}
