@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Lint, select and diff for msr-allowlist (see altool.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "altool.h"
+
+#define CTR48 0x0000FFFFFFFFFFFFull
+#define ALL64 0xFFFFFFFFFFFFFFFFull
+
+/*
+ * What the project is willing to hand out for writing, per register.
+ * Read-only telemetry and registers that must never be writable are
+ * listed with allowed = 0 so lint can say why.  A run of @count registers
+ * @stride apart shares one row; its name holds one %u for the index.
+ */
+struct known_run {
+	uint32_t first;
+	uint8_t count;
+	uint8_t stride;
+	const char *name;
+	uint64_t allowed;
+	uint64_t lock;
+	unsigned int flags;
+	const char *note;
+};
+
+static const struct known_run known[] = {
+    /* Intel and shared architectural registers */
+    {0x10, 1, 1, "IA32_TIME_STAMP_COUNTER", 0, 0, 0,
+     "the kernel's clock source"},
+    {0x1B, 1, 1, "IA32_APIC_BASE", 0, 0, 0, "moves or disables the local APIC"},
+    {0x34, 1, 1, "MSR_SMI_COUNT", 0, 0, 0, "a read-only counter"},
+    {0x3A, 1, 1, "IA32_FEATURE_CONTROL", 0, 0x1, 0,
+     "firmware's VMX/SGX configuration, locked at boot"},
+    {0x48, 1, 1, "IA32_SPEC_CTRL", 0, 0, 0,
+     "speculation mitigations protecting other processes"},
+    {0x49, 1, 1, "IA32_PRED_CMD", 0, 0, 0,
+     "a command register for speculation barriers"},
+    {0xC1, 8, 1, "IA32_PMC%u", CTR48, 0, 0, "the counter is 48 bits wide"},
+    {0xCE, 1, 1, "MSR_PLATFORM_INFO", 0, 0, 0, "firmware configuration"},
+    {0xE7, 1, 1, "IA32_MPERF", 0, 0, 0,
+     "the kernel's frequency accounting relies on it"},
+    {0xE8, 1, 1, "IA32_APERF", 0, 0, 0,
+     "the kernel's frequency accounting relies on it"},
+    {0x10B, 1, 1, "IA32_FLUSH_CMD", 0, 0, 0, "a cache flush command"},
+    {0x174, 1, 1, "IA32_SYSENTER_CS", 0, 0, 0, "the kernel's entry point"},
+    {0x175, 1, 1, "IA32_SYSENTER_ESP", 0, 0, 0, "the kernel's entry stack"},
+    {0x176, 1, 1, "IA32_SYSENTER_EIP", 0, 0, 0, "the kernel's entry point"},
+    {0x179, 1, 1, "IA32_MCG_CAP", 0, 0, 0, "read-only capabilities"},
+    {0x17A, 1, 1, "IA32_MCG_STATUS", 0, 0, 0, "machine-check state"},
+    {0x186, 8, 1, "IA32_PERFEVTSEL%u", 0xFFC7FFFFull, 0, 0,
+     "PC (bit 19) drives a pin, INT (bit 20) raises interrupts the kernel "
+     "does not expect, AnyThread (bit 21) counts the sibling thread's "
+     "events, bits 63:32 are model-specific"},
+    {0x198, 1, 1, "IA32_PERF_STATUS", 0, 0, 0, "read-only status"},
+    {0x199, 1, 1, "IA32_PERF_CTL", 0xFFFFull, 0, 0,
+     "only the requested ratio (bits 15:0) is handed out"},
+    {0x19C, 1, 1, "IA32_THERM_STATUS", 0, 0, 0, "thermal status and logs"},
+    {0x1A0, 1, 1, "IA32_MISC_ENABLE", 0, 0, 0,
+     "switches processor features (turbo, fast strings, MONITOR) for "
+     "everyone"},
+    {0x1A2, 1, 1, "MSR_TEMPERATURE_TARGET", 0, 0, 0,
+     "thermal protection offset"},
+    {0x1A4, 1, 1, "MSR_MISC_FEATURE_CONTROL", 0xFull, 0, 0,
+     "only the four prefetcher disable bits are documented"},
+    {0x1AD, 1, 1, "MSR_TURBO_RATIO_LIMIT", 0, 0, 0,
+     "firmware turbo configuration"},
+    {0x1B0, 1, 1, "IA32_ENERGY_PERF_BIAS", 0xFull, 0, 0,
+     "bits 63:4 are reserved"},
+    {0x1B1, 1, 1, "IA32_PACKAGE_THERM_STATUS", 0, 0, 0,
+     "thermal status and logs"},
+    {0x1D9, 1, 1, "IA32_DEBUGCTL", 0, 0, 0,
+     "branch tracing writes to memory and changes debug behaviour"},
+    {0x277, 1, 1, "IA32_PAT", 0, 0, 0,
+     "memory types of every mapping in the system"},
+    {0x309, 3, 1, "IA32_FIXED_CTR%u", CTR48, 0, 0,
+     "the counter is 48 bits wide"},
+    {0x38D, 1, 1, "IA32_FIXED_CTR_CTRL", 0x333ull, 0, 0,
+     "AnyThread (bits 2, 6, 10) counts the sibling thread, PMI (bits 3, "
+     "7, 11) raises interrupts the kernel does not expect"},
+    {0x38E, 1, 1, "IA32_PERF_GLOBAL_STATUS", 0, 0, 0, "read-only status"},
+    {0x38F, 1, 1, "IA32_PERF_GLOBAL_CTRL", 0x7000000FFull, 0, 0,
+     "only the enables of general counters 0-7 and fixed counters 0-2"},
+    {0x390, 1, 1, "IA32_PERF_GLOBAL_OVF_CTRL", 0x7000000FFull, 0, 0,
+     "only the overflow bits of general counters 0-7 and fixed counters "
+     "0-2"},
+    {0x3F1, 1, 1, "IA32_PEBS_ENABLE", 0, 0, 0, "PEBS writes records to memory"},
+    {0x3F9, 1, 1, "MSR_PKG_C6_RESIDENCY", 0, 0, 0, "a residency counter"},
+    {0x3FD, 1, 1, "MSR_CORE_C6_RESIDENCY", 0, 0, 0, "a residency counter"},
+    {0x400, 1, 1, "IA32_MC0_CTL", 0, 0, 0, "machine-check reporting"},
+    {0x401, 1, 1, "IA32_MC0_STATUS", 0, 0, 0, "machine-check state"},
+    {0x402, 1, 1, "IA32_MC0_ADDR", ALL64, 0, ALTOOL_EMULATOR_ONLY,
+     "machine-check state on real hardware"},
+    {0x403, 1, 1, "IA32_MC0_MISC", ALL64, 0, ALTOOL_EMULATOR_ONLY,
+     "machine-check state on real hardware"},
+    {0x600, 1, 1, "IA32_DS_AREA", 0, 0, 0,
+     "points the processor at memory it writes"},
+    {0x601, 1, 1, "MSR_PP0_CURRENT_CONFIG", 0, 1ull << 31, 0,
+     "the voltage regulator's current limit protects the hardware"},
+    {0x606, 1, 1, "MSR_RAPL_POWER_UNIT", 0, 0, 0, "read-only units"},
+    {0x610, 1, 1, "MSR_PKG_POWER_LIMIT", 0x00FFFFFF00FFFFFFull, 1ull << 63, 0,
+     "bits 31:24 and 62:56 are reserved"},
+    {0x611, 1, 1, "MSR_PKG_ENERGY_STATUS", 0, 0, 0, "a read-only counter"},
+    {0x613, 1, 1, "MSR_PKG_PERF_STATUS", 0, 0, 0, "a read-only counter"},
+    {0x614, 1, 1, "MSR_PKG_POWER_INFO", 0, 0, 0, "read-only limits"},
+    {0x618, 1, 1, "MSR_DRAM_POWER_LIMIT", 0x0000000000FEFFFFull, 1ull << 31, 0,
+     "bit 16 and bits 30:24 and 63:32 are reserved"},
+    {0x619, 1, 1, "MSR_DRAM_ENERGY_STATUS", 0, 0, 0, "a read-only counter"},
+    {0x61B, 1, 1, "MSR_DRAM_PERF_STATUS", 0, 0, 0, "a read-only counter"},
+    {0x61C, 1, 1, "MSR_DRAM_POWER_INFO", 0, 0, 0, "read-only limits"},
+    {0x620, 1, 1, "MSR_UNCORE_RATIO_LIMIT", 0x7F7Full, 0, 0,
+     "only the max (6:0) and min (14:8) ratios"},
+    {0x638, 1, 1, "MSR_PP0_POWER_LIMIT", 0x0000000000FFFFFFull, 1ull << 31, 0,
+     "bits 30:24 and 63:32 are reserved"},
+    {0x639, 1, 1, "MSR_PP0_ENERGY_STATUS", 0, 0, 0, "a read-only counter"},
+    {0x63A, 1, 1, "MSR_PP0_POLICY", 0x1Full, 0, 0, "bits 63:5 are reserved"},
+    {0x640, 1, 1, "MSR_PP1_POWER_LIMIT", 0x0000000000FFFFFFull, 1ull << 31, 0,
+     "bits 30:24 and 63:32 are reserved"},
+    {0x641, 1, 1, "MSR_PP1_ENERGY_STATUS", 0, 0, 0, "a read-only counter"},
+    {0x642, 1, 1, "MSR_PP1_POLICY", 0x1Full, 0, 0, "bits 63:5 are reserved"},
+    {0x65C, 1, 1, "MSR_PLATFORM_POWER_LIMIT", 0, 1ull << 63, 0,
+     "the platform (PSys) limit protects the board's power supply"},
+    {0x770, 1, 1, "IA32_PM_ENABLE", 0, 0, 0,
+     "enabling HWP cannot be undone until reset"},
+    {0x771, 1, 1, "IA32_HWP_CAPABILITIES", 0, 0, 0, "read-only capabilities"},
+    {0x774, 1, 1, "IA32_HWP_REQUEST", 0x000003FFFFFFFFFFull, 0, 0,
+     "package control (bit 42) defers to HWP_REQUEST_PKG, bits 63:43 are "
+     "reserved"},
+    {0xC0000080, 1, 1, "IA32_EFER", 0, 0, 0, "long mode and NX for everyone"},
+    {0xC0000081, 1, 1, "IA32_STAR", 0, 0, 0, "the kernel's entry point"},
+    {0xC0000082, 1, 1, "IA32_LSTAR", 0, 0, 0, "the kernel's entry point"},
+    {0xC0000083, 1, 1, "IA32_CSTAR", 0, 0, 0, "the kernel's entry point"},
+    {0xC0000084, 1, 1, "IA32_FMASK", 0, 0, 0, "the kernel's entry flags"},
+    {0xC0000100, 1, 1, "IA32_FS_BASE", 0, 0, 0, "thread state"},
+    {0xC0000101, 1, 1, "IA32_GS_BASE", 0, 0, 0, "thread state"},
+    {0xC0000102, 1, 1, "IA32_KERNEL_GS_BASE", 0, 0, 0,
+     "the kernel's per-CPU base"},
+    {0xC0000103, 1, 1, "IA32_TSC_AUX", 0xFFFFFFFFull, 0, ALTOOL_EMULATOR_ONLY,
+     "the CPU number RDTSCP and getcpu() report to every process"},
+    /* AMD family 17h and later */
+    {0xC00000E9, 1, 1, "IRPerfCount", 0, 0, 0, "a read-only counter"},
+    {0xC0000300, 1, 1, "PerfCntrGlobalStatus", 0, 0, 0, "read-only status"},
+    {0xC0000301, 1, 1, "PerfCntrGlobalCtl", 0x3Full, 0, 0,
+     "only the enables of core counters 0-5"},
+    {0xC0010015, 1, 1, "HWCR", 0, 0, 0,
+     "core configuration (SMM lock, TSC and boost behaviour)"},
+    {0xC0010061, 1, 1, "PStateCurLim", 0, 0, 0, "read-only limits"},
+    {0xC0010062, 1, 1, "PStateCtl", 0x7ull, 0, 0, "only PstateCmd (bits 2:0)"},
+    {0xC0010063, 1, 1, "PStateStat", 0, 0, 0, "read-only status"},
+    {0xC0010064, 8, 1, "PStateDef%u", 0, 0, 0,
+     "defines the voltage and frequency of a P-state"},
+    {0xC0010200, 6, 2, "PERF_CTL%u", 0x0000000FFFC7FFFFull, 0, 0,
+     "INT (bit 20) raises interrupts the kernel does not expect, "
+     "host/guest-only bits and reserved bits are not handed out"},
+    {0xC0010201, 6, 2, "PERF_CTR%u", CTR48, 0, 0,
+     "the counter is 48 bits wide"},
+    {0xC0010299, 1, 1, "RAPL_PWR_UNIT", 0, 0, 0, "read-only units"},
+    {0xC001029A, 1, 1, "CORE_ENERGY_STAT", 0, 0, 0, "a read-only counter"},
+    {0xC001029B, 1, 1, "PKG_ENERGY_STAT", 0, 0, 0, "a read-only counter"},
+};
+
+bool altool_msr_lookup(uint32_t msr, struct altool_msr_info *info)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		const struct known_run *k = &known[i];
+		uint32_t off;
+
+		if (msr < k->first)
+			continue;
+		off = msr - k->first;
+		if (off % k->stride || off / k->stride >= k->count)
+			continue;
+		info->msr = msr;
+		if (k->count > 1) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			snprintf(info->name, sizeof(info->name), k->name,
+				 off / k->stride);
+#pragma GCC diagnostic pop
+		} else {
+			snprintf(info->name, sizeof(info->name), "%s", k->name);
+		}
+		info->allowed = k->allowed;
+		info->lock = k->lock;
+		info->flags = k->flags;
+		info->note = k->note;
+		return true;
+	}
+	return false;
+}
+
+/* ---- lint -------------------------------------------------------------- */
+
+enum altool_role altool_role_of_path(const char *path, bool *emulator)
+{
+	const char *p = path, *slash;
+	bool profile = false;
+	const char *base = path;
+
+	*emulator = false;
+	/* Every component but the last one decides the directory role. */
+	while ((slash = strchr(p, '/'))) {
+		size_t n = (size_t)(slash - p);
+
+		if (n == 8 && !strncmp(p, "profiles", n))
+			profile = true;
+		if (n == 8 && !strncmp(p, "emulator", n))
+			*emulator = true;
+		p = slash + 1;
+		base = p;
+	}
+	if (profile)
+		return ALTOOL_ROLE_PROFILE;
+	if (!strncmp(base, "al_", 3) || !strcmp(base, "baseline"))
+		return ALTOOL_ROLE_BASELINE;
+	return ALTOOL_ROLE_LIST;
+}
+
+const char *altool_role_name(enum altool_role role)
+{
+	switch (role) {
+	case ALTOOL_ROLE_BASELINE:
+		return "baseline";
+	case ALTOOL_ROLE_PROFILE:
+		return "profile";
+	case ALTOOL_ROLE_LIST:
+		return "list";
+	default:
+		return "auto";
+	}
+}
+
+__attribute__((format(printf, 6, 7))) static void
+report(FILE *out, struct altool_lint *res, bool error, const char *name,
+       unsigned int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (error)
+		res->errors++;
+	else
+		res->warnings++;
+	if (line)
+		fprintf(out, "%s:%u: %s: ", name, line,
+			error ? "error" : "warning");
+	else
+		fprintf(out, "%s: %s: ", name, error ? "error" : "warning");
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+}
+
+/* Bounds of line @line (1-based) in @text; false past the end. */
+static bool line_span(const char *text, size_t len, unsigned int line,
+		      size_t *start, size_t *end)
+{
+	size_t i = 0;
+	unsigned int cur = 1;
+
+	while (i < len && cur < line) {
+		if (text[i] == '\n')
+			cur++;
+		i++;
+	}
+	if (cur != line)
+		return false;
+	*start = i;
+	while (i < len && text[i] != '\n')
+		i++;
+	if (i > *start && text[i - 1] == '\r')
+		i--;
+	*end = i;
+	return true;
+}
+
+/* The address an entry line starts with; false for comments/blank lines. */
+static bool line_address(const char *text, size_t len, unsigned int line,
+			 uint32_t *msr)
+{
+	size_t s, e;
+	char tok[32];
+	size_t n = 0;
+	char *endp;
+	unsigned long long v;
+
+	if (!line_span(text, len, line, &s, &e))
+		return false;
+	while (s < e && (text[s] == ' ' || text[s] == '\t'))
+		s++;
+	while (s < e && n + 1 < sizeof(tok) && text[s] != ' ' &&
+	       text[s] != '\t' && text[s] != '#')
+		tok[n++] = text[s++];
+	tok[n] = 0;
+	if (!n)
+		return false;
+	errno = 0;
+	v = strtoull(tok, &endp, 0);
+	if (errno || *endp || v > UINT32_MAX)
+		return false;
+	*msr = (uint32_t)v;
+	return true;
+}
+
+/* A line's text for messages, trimmed and made printable. */
+static void line_excerpt(const char *text, size_t len, unsigned int line,
+			 char *buf, size_t cap)
+{
+	size_t s, e, n = 0;
+
+	buf[0] = 0;
+	if (!line_span(text, len, line, &s, &e))
+		return;
+	while (s < e && (text[s] == ' ' || text[s] == '\t'))
+		s++;
+	for (; s < e && n + 1 < cap; s++)
+		buf[n++] = (text[s] >= 0x20 && text[s] < 0x7f) ? text[s] : '?';
+	buf[n] = 0;
+}
+
+/* True when the line carries a non-empty # "NAME" comment. */
+static bool line_has_name(const char *text, size_t len, unsigned int line)
+{
+	size_t s, e;
+	const char *hash, *q1, *q2;
+
+	if (!line_span(text, len, line, &s, &e))
+		return false;
+	hash = memchr(text + s, '#', e - s);
+	if (!hash)
+		return false;
+	q1 = hash + 1;
+	while (q1 < text + e && (*q1 == ' ' || *q1 == '\t'))
+		q1++;
+	if (q1 >= text + e || *q1 != '"')
+		return false;
+	q2 = memchr(q1 + 1, '"', (size_t)(text + e - (q1 + 1)));
+	return q2 && q2 > q1 + 1;
+}
+
+static void check_entry_mask(const struct al_entry *ent, const char *name,
+			     bool emulator, FILE *out, struct altool_lint *res)
+{
+	struct altool_msr_info info;
+	uint64_t bad;
+
+	if (!ent->wmask)
+		return;
+	if (!altool_msr_lookup(ent->msr, &info)) {
+		report(out, res, false, name, ent->line,
+		       "0x%08X is writable (mask 0x%016llX) but unknown to "
+		       "msr-allowlist: review it against the vendor's manual",
+		       ent->msr, (unsigned long long)ent->wmask);
+		return;
+	}
+	if ((info.flags & ALTOOL_EMULATOR_ONLY) && !emulator) {
+		report(out, res, true, name, ent->line,
+		       "0x%08X \"%s\" may be writable only in emulator lists "
+		       "(on real hardware: %s)",
+		       ent->msr, info.name, info.note);
+		return;
+	}
+	if (ent->wmask & info.lock)
+		report(out, res, true, name, ent->line,
+		       "0x%08X \"%s\": mask 0x%016llX sets the lock bit(s) "
+		       "0x%016llX: once locked the register cannot be changed "
+		       "or restored until reset",
+		       ent->msr, info.name, (unsigned long long)ent->wmask,
+		       (unsigned long long)(ent->wmask & info.lock));
+	bad = ent->wmask & ~info.allowed & ~info.lock;
+	if (!bad)
+		return;
+	if (!info.allowed)
+		report(out, res, true, name, ent->line,
+		       "0x%08X \"%s\" must not be writable (mask 0x%016llX): "
+		       "%s",
+		       ent->msr, info.name, (unsigned long long)ent->wmask,
+		       info.note);
+	else
+		report(out, res, true, name, ent->line,
+		       "0x%08X \"%s\": mask 0x%016llX sets bits 0x%016llX "
+		       "outside the writable set 0x%016llX (%s)",
+		       ent->msr, info.name, (unsigned long long)ent->wmask,
+		       (unsigned long long)bad,
+		       (unsigned long long)info.allowed, info.note);
+}
+
+void altool_check_masks(const struct msr_allowlist *al, const char *name,
+			bool emulator, FILE *out, struct altool_lint *res)
+{
+	size_t i;
+
+	for (i = 0; i < al->count; i++)
+		check_entry_mask(&al->entries[i], name, emulator, out, res);
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct al_entry *x = *(const struct al_entry *const *)a;
+	const struct al_entry *y = *(const struct al_entry *const *)b;
+
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Report a parse failure with its line, text and, for a duplicate, the
+ * line of the first listing. */
+static void report_parse_error(const char *text, size_t len, const char *name,
+			       int rc, u32 line, FILE *out,
+			       struct altool_lint *res)
+{
+	char excerpt[80];
+	uint32_t msr, other;
+	unsigned int l;
+
+	line_excerpt(text, len, line, excerpt, sizeof(excerpt));
+	if (rc == -ENOTUNIQ && line_address(text, len, line, &msr)) {
+		for (l = 1; l < line; l++)
+			if (line_address(text, len, l, &other) && other == msr)
+				break;
+		report(out, res, true, name, line,
+		       "0x%08X is listed twice (first on line %u): '%s'", msr,
+		       l, excerpt);
+	} else if (rc == -ENOMSG) {
+		report(out, res, true, name, 0,
+		       "no active entry: every line is blank or a comment, so "
+		       "installing it fails with ENOMSG");
+	} else if (line) {
+		report(out, res, true, name, line, "%s: '%s'", al_strerror(rc),
+		       excerpt);
+	} else {
+		report(out, res, true, name, 0, "%s", al_strerror(rc));
+	}
+}
+
+int altool_lint_text(const char *text, size_t len, const char *name,
+		     enum altool_role role, bool emulator, FILE *out,
+		     struct altool_lint *res)
+{
+	struct msr_allowlist al = {0};
+	const struct al_entry **order;
+	size_t cap, i;
+	u32 line = 0;
+	int rc;
+
+	if (role == ALTOOL_ROLE_AUTO)
+		role = altool_role_of_path(name, &emulator);
+	if (len > AL_TEXT_MAX) {
+		report(out, res, true, name, 0,
+		       "%zu bytes: larger than one allowlist write (%d bytes)",
+		       len, AL_TEXT_MAX);
+		return 0;
+	}
+	cap = al_max_entries(text, len);
+	al.entries = calloc(cap ? cap : 1, sizeof(*al.entries));
+	if (!al.entries)
+		return -ENOMEM;
+	rc = al_parse(text, len, al.entries, cap, &al.count, &line);
+	if (rc < 0) {
+		report_parse_error(text, len, name, rc, line, out, res);
+		goto done;
+	}
+	if (!al.count) {
+		report(out, res, true, name, 0,
+		       "no entries: installing it would clear the allowlist");
+		goto done;
+	}
+	/* Report in file order: entries come back sorted by address. */
+	order = calloc(al.count, sizeof(*order));
+	if (!order) {
+		msr_allowlist_free(&al);
+		return -ENOMEM;
+	}
+	for (i = 0; i < al.count; i++)
+		order[i] = &al.entries[i];
+	qsort(order, al.count, sizeof(*order), cmp_line);
+	for (i = 0; i < al.count; i++) {
+		const struct al_entry *e = order[i];
+
+		if (!line_has_name(text, len, e->line))
+			report(out, res, false, name, e->line,
+			       "0x%08X has no # \"NAME\" comment", e->msr);
+		if (role == ALTOOL_ROLE_BASELINE && e->wmask)
+			report(out, res, true, name, e->line,
+			       "0x%08X is writable (mask 0x%016llX) in a "
+			       "baseline: baselines are read-only, grant "
+			       "writes in a profile overlay",
+			       e->msr, (unsigned long long)e->wmask);
+		if (role == ALTOOL_ROLE_PROFILE && !e->wmask)
+			report(out, res, false, name, e->line,
+			       "0x%08X is read-only in a profile: it grants "
+			       "nothing (list it in the baseline)",
+			       e->msr);
+		check_entry_mask(e, name, emulator, out, res);
+	}
+	free(order);
+done:
+	msr_allowlist_free(&al);
+	return 0;
+}
+
+int altool_lint_file(const char *path, enum altool_role role, FILE *out,
+		     struct altool_lint *res)
+{
+	struct msr_err err;
+	bool emulator = false;
+	char *text;
+	size_t len;
+	int rc;
+
+	rc = msr_read_file(path, AL_TEXT_MAX + 1, &text, &len, &err);
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			return rc;
+		report(out, res, true, path, 0, "%s", err.msg);
+		return 0;
+	}
+	if (role == ALTOOL_ROLE_AUTO)
+		role = altool_role_of_path(path, &emulator);
+	else
+		altool_role_of_path(path, &emulator);
+	rc = altool_lint_text(text, len, path, role, emulator, out, res);
+	free(text);
+	return rc;
+}
+
+/* ---- select ------------------------------------------------------------ */
+
+bool altool_profile_name_ok(const char *profile)
+{
+	size_t n = 0;
+
+	if (!profile)
+		return false;
+	for (; profile[n]; n++) {
+		char c = profile[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return n >= 1 && n <= 63;
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "perf power" : the profile directories under DIR/profiles, for hints. */
+static void list_profiles(const char *dir, char *buf, size_t cap)
+{
+	char path[4096];
+	struct dirent *de;
+	size_t used = 0;
+	DIR *d;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "%s/profiles", dir);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int n;
+
+		if (de->d_name[0] == '.' || !altool_profile_name_ok(de->d_name))
+			continue;
+		n = snprintf(buf + used, cap - used, "%s%s", used ? " " : "",
+			     de->d_name);
+		if (n < 0 || (size_t)n >= cap - used)
+			break;
+		used += (size_t)n;
+	}
+	closedir(d);
+}
+
+int altool_select(const char *dir, const struct msr_cpu_id *id,
+		  const char *profile, char *path, size_t cap,
+		  struct msr_err *err)
+{
+	char name[32], avail[512], pdir[4096];
+	struct stat st;
+	int n;
+
+	msr_allowlist_name(id, name, sizeof(name));
+	if (profile && !altool_profile_name_ok(profile))
+		return msr_err_set(
+		    err, -EINVAL,
+		    "bad profile name '%s': use letters, digits, "
+		    "'-' and '_' (at most 63)",
+		    profile);
+	if (profile)
+		n = snprintf(path, cap, "%s/profiles/%s/%s", dir, profile,
+			     name);
+	else
+		n = snprintf(path, cap, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= cap)
+		return msr_err_set(err, -ENAMETOOLONG, "%s: path too long",
+				   dir);
+	if (is_file(path))
+		return 0;
+	if (!profile)
+		return msr_err_set(
+		    err, -ENOENT,
+		    "no baseline allowlist for %s%sfamily %u "
+		    "(0x%02X) model %u (0x%X): %s does not exist "
+		    "(copy the closest model's file, check it "
+		    "against the vendor's manual, then run "
+		    "msr-allowlist lint)",
+		    id->vendor, id->vendor[0] ? " " : "", id->family,
+		    id->family, id->model, id->model, path);
+	/* A profile directory missing altogether is a typo, not a gap. */
+	snprintf(pdir, sizeof(pdir), "%s/profiles/%s", dir, profile);
+	if (stat(pdir, &st) != 0) {
+		list_profiles(dir, avail, sizeof(avail));
+		return msr_err_set(err, -ENOENT,
+				   "unknown profile '%s': no %s (profiles in "
+				   "%s/profiles: %s)",
+				   profile, pdir, dir,
+				   avail[0] ? avail : "none");
+	}
+	return msr_err_set(err, -ENOENT,
+			   "profile '%s' is not available for this CPU: it has "
+			   "no file for %s%sfamily %u (0x%02X) model %u (0x%X) "
+			   "(%s does not exist)",
+			   profile, id->vendor, id->vendor[0] ? " " : "",
+			   id->family, id->family, id->model, id->model, path);
+}
+
+/* ---- diff and rendering ------------------------------------------------ */
+
+static void diff_line(FILE *out, char sign, const struct al_entry *e)
+{
+	fprintf(out, "%c 0x%08X 0x%016llX\n", sign, e->msr,
+		(unsigned long long)e->wmask);
+}
+
+size_t altool_diff(const struct msr_allowlist *a, const struct msr_allowlist *b,
+		   FILE *out)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < a->count || j < b->count) {
+		const struct al_entry *x = i < a->count ? &a->entries[i] : NULL;
+		const struct al_entry *y = j < b->count ? &b->entries[j] : NULL;
+
+		if (x && (!y || x->msr < y->msr)) {
+			diff_line(out, '-', x);
+			i++;
+			n++;
+		} else if (y && (!x || y->msr < x->msr)) {
+			diff_line(out, '+', y);
+			j++;
+			n++;
+		} else {
+			if (x->wmask != y->wmask) {
+				fprintf(out,
+					"~ 0x%08X 0x%016llX -> 0x%016llX\n",
+					x->msr, (unsigned long long)x->wmask,
+					(unsigned long long)y->wmask);
+				n++;
+			}
+			i++;
+			j++;
+		}
+	}
+	return n;
+}
+
+int altool_print(const struct msr_allowlist *al, bool names, FILE *out)
+{
+	char line[AL_LINE_LEN];
+	size_t i;
+
+	fputs(AL_HEADER, out);
+	for (i = 0; i < al->count; i++) {
+		struct altool_msr_info info;
+
+		al_render_line(line, al->entries[i].msr, al->entries[i].wmask);
+		if (names && altool_msr_lookup(al->entries[i].msr, &info))
+			fprintf(out, "%.*s # \"%s\"\n", AL_LINE_LEN - 1, line,
+				info.name);
+		else
+			fwrite(line, 1, AL_LINE_LEN, out);
+	}
+	return ferror(out) ? -EIO : 0;
+}
