@@ -744,3 +744,53 @@ fail:
 	msr_config_free(cfg);
 	return rc;
 }
+
+static int expand_one(char *path, const char *node, struct msr_err *err)
+{
+	char out[MSR_CONFIG_PATH_MAX];
+	size_t used = 0;
+
+	for (const char *p = path; *p; p++) {
+		const char *add = NULL;
+		char one[2] = {*p, '\0'};
+
+		if (p[0] == '%' && p[1] == 'n') {
+			add = node;
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			add = "%";
+			p++;
+		} else {
+			add = one;
+		}
+		size_t n = strlen(add);
+
+		if (used + n >= sizeof(out))
+			return msr_err_set(
+			    err, -ENAMETOOLONG,
+			    "path too long after %%n expansion: %s", path);
+		memcpy(out + used, add, n);
+		used += n;
+	}
+	out[used] = '\0';
+	memcpy(path, out, used + 1);
+	return 0;
+}
+
+int msr_config_expand_node(struct msr_config *cfg, const char *node,
+			   struct msr_err *err)
+{
+	char *paths[] = {cfg->device_dir,   cfg->state_dir,
+			 cfg->baseline,	    cfg->allowlist_dir,
+			 cfg->boot_id_file, cfg->cpuinfo_file};
+	int rc;
+
+	if (strchr(node, '/') || strcmp(node, "..") == 0 || !node[0])
+		return msr_err_set(err, -EINVAL, "bad node name '%s'", node);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+		rc = expand_one(paths[i], node, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -78,6 +78,14 @@ int msr_config_load(struct msr_config *cfg, int argc, char **argv,
 
 void msr_config_free(struct msr_config *cfg);
 
+/*
+ * Replace "%n" with @node (and "%%" with "%") in every path setting, as
+ * slurm.conf does, so one plugstack line can give each node of a test
+ * cluster its own device and state directories.
+ */
+int msr_config_expand_node(struct msr_config *cfg, const char *node,
+			   struct msr_err *err);
+
 /* 0 when @name is a well-formed profile name, else -EINVAL. */
 int msr_profile_name_check(const char *name);
 

@@ -27,7 +27,7 @@
 #define SNAPSHOT_NAME  "snapshot.json"
 #define JOB_RECORD_FMT "msr-safe-job"
 #define RECORD_MAX     (64 * 1024)
-#define WHY_MAX 1536
+#define WHY_MAX	       1536
 
 struct job_record {
 	char job_id[32];

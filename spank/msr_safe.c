@@ -42,16 +42,20 @@ static struct {
 static int option_cb(int val, const char *optarg, int remote);
 
 /*
- * The table serves srun and slurmstepd; sbatch and salloc only see
- * options registered from slurm_spank_init.
+ * Registered from slurm_spank_init, not exported as a spank_options
+ * table: a table entry is cached in every context, and in the job
+ * prolog/epilog (where slurm_spank_init never runs) Slurm 22.05 then
+ * answers spank_option_getopt from that empty cache instead of reading
+ * the job's option environment.
  */
-struct spank_option spank_options[] = {
-    {"msr-profile", "NAME",
-     "msr-safe MSR access profile for this job "
-     "(--msr-profile=help lists the profiles)",
-     1, 0, option_cb},
-    SPANK_OPTIONS_TABLE_END,
-};
+static struct spank_option profile_option = {
+    "msr-profile",
+    "NAME",
+    "msr-safe MSR access profile for this job "
+    "(--msr-profile=help lists the profiles)",
+    1,
+    0,
+    option_cb};
 
 static int load_config(int ac, char **av)
 {
@@ -144,7 +148,7 @@ static int option_cb(int val, const char *optarg, int remote)
 static int job_profile(spank_t sp, struct msr_job_ctx *job)
 {
 	char *value = NULL;
-	spank_err_t e = spank_option_getopt(sp, &spank_options[0], &value);
+	spank_err_t e = spank_option_getopt(sp, &profile_option, &value);
 
 	if (e != ESPANK_SUCCESS || !value)
 		return 0;
@@ -166,6 +170,7 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 	const char *user = getenv("SLURM_JOB_USER");
 	const char *part = getenv("SLURM_JOB_PARTITION");
 	const char *node = getenv("SLURMD_NODENAME");
+	struct msr_err err = {{0}};
 	uint64_t v;
 
 	memset(job, 0, sizeof(*job));
@@ -188,6 +193,10 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 		snprintf(job->node, sizeof(job->node), "%s", node);
 	else if (gethostname(job->node, sizeof(job->node)) < 0)
 		snprintf(job->node, sizeof(job->node), "unknown");
+	if (msr_config_expand_node(&plugin.cfg, job->node, &err) < 0) {
+		LOG_ERR("%s", err.msg);
+		return -EINVAL;
+	}
 	return job_profile(sp, job);
 }
 
@@ -202,8 +211,9 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	rc = load_config(ac, av);
 	if (rc < 0)
 		return rc;
-	if (ctx == S_CTX_ALLOCATOR &&
-	    spank_option_register(sp, &spank_options[0]) != ESPANK_SUCCESS) {
+	if ((ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR ||
+	     ctx == S_CTX_REMOTE) &&
+	    spank_option_register(sp, &profile_option) != ESPANK_SUCCESS) {
 		LOG_ERR("cannot register --msr-profile");
 		return -1;
 	}
@@ -216,6 +226,7 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	}
 	{
 		char id[32], node[256];
+		struct msr_err err = {{0}};
 		const char *env = getenv("SLURMD_NODENAME");
 
 		snprintf(id, sizeof(id), "%u", job_id);
@@ -223,6 +234,10 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 			snprintf(node, sizeof(node), "%s", env);
 		else if (gethostname(node, sizeof(node)) < 0)
 			snprintf(node, sizeof(node), "unknown");
+		if (msr_config_expand_node(&plugin.cfg, node, &err) < 0) {
+			LOG_ERR("%s", err.msg);
+			return -1;
+		}
 		plugin.refused =
 		    msr_job_refusal(&plugin.cfg, id, node, plugin.why,
 				    sizeof(plugin.why)) != 0;
@@ -239,7 +254,6 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	if (spank_context() != S_CTX_REMOTE || !plugin.refused)
 		return 0;
 	LOG_ERR("%s", plugin.why);
-	fprintf(stderr, "msr-safe: %s\n", plugin.why);
 	return -1;
 }
 
