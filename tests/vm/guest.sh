@@ -1,0 +1,28 @@
+#!/bin/bash
+# Runs inside the test guest, chrooted into the host's root (read-only 9p):
+# the suite as root, then as an unprivileged user in the device group, the
+# same way udev's rules would let a trusted user in.
+# Args: WORK BUILD REPO "MISSING_CMDS"
+set -u
+work=$1 build=$2 repo=$3 missing_cmds=$4
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export TMPDIR=/run/msr-vm
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+
+echo "# guest: $(nproc) CPUs online, kernel $(uname -r)"
+for c in $missing_cmds; do
+	echo "# missing in the build tree: $build/$c"
+done
+
+quick=
+grep -q 'msr_vm_quick=1' /proc/cmdline && quick=--quick
+"$work/suite" --root $quick --ko "$work/module/msr-safe.ko" --repo "$repo" \
+	--build "$build" --scratch "$TMPDIR"
+echo "# root suite exited $?"
+
+# The root run leaves the module loaded with the test allowlist and the
+# device nodes owned root:MSR_GID as the udev rules would set them.
+setpriv --reuid=65534 --regid=65534 --groups=4242 \
+	"$work/suite" --unpriv --gid 4242 --repo "$repo"
+echo "# unprivileged suite exited $?"
