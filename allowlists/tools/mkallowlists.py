@@ -463,7 +463,20 @@ def emulator_files():
     }
 
 
+def markdown_table():
+    """The model table for README.md (python3 mkallowlists.py --table)."""
+    rows = ["| file | CPU | profiles |", "|---|---|---|"]
+    for cpu in INTEL + AMD:
+        vendor = "AMD %s: " % cpu.zen if isinstance(cpu, Amd) else "Intel "
+        rows.append("| %s | %s%s | %s |" % (fname(cpu), vendor, cpu.names,
+                                            " ".join(sorted(cpu.profiles()))))
+    return "\n".join(rows) + "\n"
+
+
 def main():
+    if sys.argv[1:] == ["--table"]:
+        sys.stdout.write(markdown_table())
+        return
     files = {}
     for cpu in INTEL + AMD:
         name = fname(cpu)
