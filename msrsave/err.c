@@ -118,10 +118,8 @@ int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
 
 	*cpus = NULL;
 	*n = 0;
-	if (!text || !*text) {
-		rc = msr_err_set(err, -EINVAL, "empty CPU list");
-		goto fail;
-	}
+	if (!text || !*text)
+		goto bad;
 	if (!strcmp(text, "all")) {
 		if (!dev) {
 			rc = msr_err_set(err, -EINVAL,

@@ -301,7 +301,10 @@ static int get(struct ctx *c, struct json_object *obj, const char *at,
 
 	snprintf(field, sizeof(field), "%s%s%s", at, *at ? "." : "", key);
 	*out = NULL;
-	json_object_object_get_ex(obj, key, out);
+	if (!json_object_object_get_ex(obj, key, out))
+		return bad(c, field, "missing field");
+	if (!*out)
+		return bad(c, field, "expected %s, found null", type_name(t));
 	return want_type(c, field, *out, t);
 }
 
