@@ -590,6 +590,8 @@ static int load_root(struct ctx *c, struct json_object *root,
 		return msr_err_set(c->err, -ENOMEM, "%s: out of memory",
 				   c->name);
 	memcpy(st->allowlist_text, json_object_get_string(v), len + 1);
+	if (strlen(st->allowlist_text) != len)
+		return bad(c, "allowlist.text", "contains a NUL byte");
 	sha256_hex(st->allowlist_text, len, sha);
 	if (strcmp(sha, st->allowlist_sha256))
 		return bad(c, "allowlist.sha256",
