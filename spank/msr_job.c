@@ -376,6 +376,19 @@ fail:
 	return rc;
 }
 
+/* A job still using the snapshot: recorded, not released, and alive. */
+static bool record_is_live(const struct msr_config *cfg, const char *job_id)
+{
+	struct job_record rec;
+	struct msr_err err = {{0}};
+
+	if (record_load(cfg, job_id, &rec, &err) < 0)
+		return false;
+	if (strcmp(rec.status, "released") == 0)
+		return false;
+	return job_is_live(job_id);
+}
+
 static void record_remove(const struct msr_config *cfg, const char *job_id)
 {
 	char path[MSR_CONFIG_PATH_MAX + 64];
@@ -618,7 +631,7 @@ static int finish_snapshot(const struct msr_config *cfg,
 	struct msr_allowlist list = {0};
 	struct msr_dev *dev = NULL;
 	struct msr_state *now = NULL;
-	struct msr_report changed = {0}, rep = {0};
+	struct msr_report changed = {0}, rep = {0}, vrep = {0};
 	struct msr_err err = {{0}};
 	struct json_object *outcome = NULL, *arr;
 	char *marker = NULL;
@@ -651,6 +664,23 @@ static int finish_snapshot(const struct msr_config *cfg,
 	if (restore_rc < 0 && rep.count == 0) {
 		rc = restore_rc;
 		goto fail;
+	}
+	/*
+	 * What counts is the value left behind: verify reads every MSR
+	 * back, so a failed write shows the value actually in place (and a
+	 * failed write of a value that never changed is no failure).
+	 */
+	restore_rc = msr_verify(dev, st, &vrep, &err);
+	if (restore_rc < 0 && vrep.count == 0) {
+		rc = restore_rc;
+		goto fail;
+	}
+	for (size_t i = 0; i < vrep.count; i++) {
+		for (size_t k = 0; k < rep.count && !vrep.items[i].err; k++) {
+			if (rep.items[k].cpu == vrep.items[i].cpu &&
+			    rep.items[k].msr == vrep.items[i].msr)
+				vrep.items[i].err = rep.items[k].err;
+		}
 	}
 
 	outcome = json_object_new_object();
@@ -686,8 +716,8 @@ static int finish_snapshot(const struct msr_config *cfg,
 			       json_object_new_int64((int64_t)rep.unreadable));
 	arr = json_object_new_array();
 	mf = open_memstream(&marker, &mlen);
-	for (size_t i = 0; i < rep.count; i++) {
-		const struct msr_mismatch *m = &rep.items[i];
+	for (size_t i = 0; i < vrep.count; i++) {
+		const struct msr_mismatch *m = &vrep.items[i];
 		struct json_object *c = json_object_new_object();
 
 		json_object_object_add(c, "cpu", json_object_new_int(m->cpu));
@@ -719,7 +749,7 @@ static int finish_snapshot(const struct msr_config *cfg,
 	json_object_object_add(outcome, "failures", arr);
 	ev->changed = changed.count;
 	ev->restored = rep.written;
-	ev->failures = rep.count;
+	ev->failures = vrep.count;
 
 	rc = reinstall_baseline(cfg, dev);
 	if (restore_rc < 0) {
@@ -728,7 +758,7 @@ static int finish_snapshot(const struct msr_config *cfg,
 		snprintf(head, sizeof(head),
 			 "msr-safe: restore of %s failed on node %s (job %s): "
 			 "%zu value(s) not restored; state kept\n",
-			 snap, job->node, job->job_id, rep.count);
+			 snap, job->node, job->job_id, vrep.count);
 		size_t hl = strlen(head), bl = marker ? mlen : 0;
 		char *full = malloc(hl + bl + 1);
 
@@ -755,11 +785,11 @@ static int finish_snapshot(const struct msr_config *cfg,
 			msr_state_write(path, st, &e2);
 		}
 		snprintf(ev->message, sizeof(ev->message),
-			 "%zu value(s) not restored", rep.count);
+			 "%zu value(s) not restored", vrep.count);
 		ev->outcome = "restore-failed";
 		LOG_ERR("restore failed on node %s: %zu value(s) not restored; "
 			"kept %s",
-			job->node, rep.count, snap);
+			job->node, vrep.count, snap);
 		rc = -EIO;
 		goto out;
 	}
@@ -803,6 +833,7 @@ out:
 	json_object_put(outcome);
 	msr_report_free(&changed);
 	msr_report_free(&rep);
+	msr_report_free(&vrep);
 	msr_state_free(now);
 	msr_allowlist_free(&list);
 	msr_dev_close(dev);
@@ -942,7 +973,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		goto out;
 	}
 	for (size_t i = 0; i < nids; i++) {
-		if (job_is_live(ids[i]))
+		if (record_is_live(cfg, ids[i]))
 			live++;
 	}
 	if (live) {
@@ -1237,11 +1268,18 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	if (rc < 0)
 		goto fail;
 	for (size_t i = 0; i < nids; i++) {
-		if (job_is_live(ids[i]))
+		if (record_is_live(cfg, ids[i]))
 			live++;
 	}
-	record_remove(cfg, job->job_id);
 	if (live) {
+		/* Kept as "released" so the last job out can list every user.
+		 */
+		if (have_rec) {
+			snprintf(rec.status, sizeof(rec.status), "released");
+			rc = record_write(cfg, &rec, &err);
+			if (rc < 0)
+				goto fail;
+		}
 		ev.outcome = "released";
 		ev.ncpus = st->ncpus;
 		ev.nmsrs = st->nmsrs;
@@ -1250,6 +1288,7 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		audit(cfg, job, &ev);
 		goto done;
 	}
+	record_remove(cfg, job->job_id);
 	jobs = json_object_new_array();
 	json_object_array_add(jobs, json_object_new_string(job->job_id));
 	for (size_t i = 0; i < nids; i++) {

@@ -65,7 +65,7 @@ make_devtree() {
 		truncate -s 65536 "$dir/$c/msr_safe"
 		msrset "$dir/$c/msr_safe" 0x199 $((0x1100 + c))
 		msrset "$dir/$c/msr_safe" 0x402 $((0x4020 + c))
-		msrset "$dir/$c/msr_safe" 0x403 $((0x4030 + c))
+		msrset "$dir/$c/msr_safe" 0x410 $((0x4100 + c))
 		msrset "$dir/$c/msr_safe" 0x610 $((0x6100 + c))
 		msrset "$dir/$c/msr_safe" 0x10 $((0x123456 + c))
 		chmod 0666 "$dir/$c/msr_safe"
@@ -83,7 +83,7 @@ write_allowlists() {
 	EOF
 	cat >"$T/al/perf" <<-'EOF'
 		0x00000402 0xffffffffffffffff
-		0x00000403 0x000000000000ffff
+		0x00000410 0x000000000000ffff
 	EOF
 	cat >"$T/al/power" <<-'EOF'
 		0x00000610 0x0000000000ffffff
