@@ -157,7 +157,8 @@ static int list_cpus(const char *dir, const char *node, int **out, size_t *n,
 			*kind = k;
 	}
 	closedir(d);
-	qsort(cpus, cnt, sizeof(*cpus), cmp_int);
+	if (cnt)
+		qsort(cpus, cnt, sizeof(*cpus), cmp_int);
 	*out = cpus;
 	*n = cnt;
 	return 0;
