@@ -476,6 +476,35 @@ static int load_baseline(const struct msr_config *cfg, struct msr_allowlist *al,
 	return msr_allowlist_load(used, al, err);
 }
 
+/*
+ * A profile whose overlay directory has no file for this CPU model is not
+ * available on this node: refused like a profile the partition does not
+ * permit, rather than failing the prolog.
+ */
+static bool profile_available(const struct msr_config *cfg, const char *profile,
+			      char *why, size_t cap)
+{
+	const struct msr_profile *p = msr_config_profile(cfg, profile);
+	char path[MSR_CONFIG_PATH_MAX + 64];
+	struct msr_err err = {{0}};
+	struct stat sb;
+
+	for (size_t i = 0; p && i < p->noverlays; i++) {
+		if (stat(p->overlays[i], &sb) < 0 || !S_ISDIR(sb.st_mode))
+			continue;
+		if (resolve_list_path(cfg, p->overlays[i], path, sizeof(path),
+				      &err) < 0 ||
+		    access(path, F_OK) < 0) {
+			snprintf(why, cap,
+				 "profile '%s' is not available on this node's "
+				 "CPU model (no %.1000s)",
+				 profile, path);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Baseline merged with every overlay of @profile. */
 static int build_job_list(const struct msr_config *cfg, const char *profile,
 			  const struct msr_allowlist *baseline,
@@ -1139,7 +1168,8 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 		   ? job->requested
 		   : msr_config_partition_default(cfg, job->partition);
 	profile = want;
-	if (msr_config_check(cfg, job->partition, want, why, sizeof(why)) < 0)
+	if (msr_config_check(cfg, job->partition, want, why, sizeof(why)) < 0 ||
+	    !profile_available(cfg, want, why, sizeof(why)))
 		profile = msr_config_partition_default(cfg, job->partition);
 
 	if (shared) {

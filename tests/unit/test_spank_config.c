@@ -236,6 +236,24 @@ START_TEST(load_missing_file)
 }
 END_TEST
 
+/* The shipped example must stay valid. */
+START_TEST(shipped_example)
+{
+	char cfgarg[4200];
+	char *argv[] = {cfgarg};
+	struct msr_config cfg;
+	struct msr_err err = {{0}};
+
+	snprintf(cfgarg, sizeof(cfgarg), "config=%s", SLURM_CONF_EXAMPLE);
+	ck_assert_msg(msr_config_load(&cfg, 1, argv, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(cfg.baseline, "auto");
+	ck_assert_ptr_nonnull(msr_config_profile(&cfg, "tuning"));
+	ck_assert_uint_eq(msr_config_profile(&cfg, "tuning")->noverlays, 2);
+	ck_assert_str_eq(msr_config_partition_default(&cfg, "tune"), "perf");
+	msr_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(profile_names)
 {
 	ck_assert_int_eq(msr_profile_name_check("perf"), 0);
@@ -265,6 +283,7 @@ int main(void)
 			    (int)(sizeof(bad_cases) / sizeof(*bad_cases)));
 	tcase_add_test(tc, load_with_plugstack_overrides);
 	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, shipped_example);
 	tcase_add_test(tc, profile_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
