@@ -304,9 +304,10 @@ int msr_verify(struct msr_dev *dev, const struct msr_state *st,
 int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 		struct msr_report *rep, struct msr_err *err)
 {
-	struct msr_op *ops = NULL;
+	struct msr_op *ops = NULL, *wops = NULL;
 	bool *failed = NULL;
-	size_t cap = 0, n;
+	int *pre_err = NULL;
+	size_t cap = 0, n, nw = 0;
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
@@ -317,13 +318,16 @@ int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 	if (rc < 0)
 		return msr_err_set(err, rc, "out of memory");
 	failed = calloc(n ? n : 1, sizeof(*failed));
-	if (!failed) {
+	pre_err = calloc(n ? n : 1, sizeof(*pre_err));
+	wops = calloc(n ? n : 1, sizeof(*wops));
+	if (!failed || !pre_err || !wops) {
 		rc = msr_err_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	/*
 	 * The stock driver writes all 64 bits: merge the saved bits into the
-	 * current value ourselves, as msr_safe does in the kernel.
+	 * current value ourselves, as msr_safe does in the kernel.  Where the
+	 * current value cannot be read, nothing is written.
 	 */
 	if (msr_dev_backend(dev) == MSR_BACKEND_STOCK) {
 		for (size_t k = 0; k < n; k++)
@@ -334,21 +338,27 @@ int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 			    find_msr(st, ops[k].msr);
 			int c = cpu_index(st, ops[k].cpu);
 
+			pre_err[k] = ops[k].err;
 			ops[k].value = (m->values[c] & m->wmask) |
 				       (ops[k].value & ~m->wmask);
 			ops[k].write = true;
 		}
 	}
-	rc = msr_dev_exec(dev, ops, n, err);
+	for (size_t k = 0; k < n; k++)
+		if (!pre_err[k])
+			wops[nw++] = ops[k];
+	rc = msr_dev_exec(dev, wops, nw, err);
 	if (rc < 0) {
 		bool any_op_err = false;
 
-		for (size_t k = 0; k < n; k++)
-			if (ops[k].err)
+		for (size_t k = 0; k < nw; k++)
+			if (wops[k].err)
 				any_op_err = true;
 		if (!any_op_err)
 			goto fail;
 	}
+	for (size_t k = 0, j = 0; k < n; k++)
+		ops[k].err = pre_err[k] ? pre_err[k] : wops[j++].err;
 	rc = 0;
 	for (size_t k = 0; k < n && rc == 0; k++) {
 		const struct msr_state_msr *m = find_msr(st, ops[k].msr);
@@ -372,6 +382,8 @@ int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 	rc = rep->count ? -EIO : 0;
 fail:
 	free(ops);
+	free(wops);
+	free(pre_err);
 	free(failed);
 	return rc;
 }

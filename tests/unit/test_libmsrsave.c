@@ -339,6 +339,46 @@ START_TEST(backend_selection)
 }
 END_TEST
 
+/*
+ * The stock driver writes all 64 bits, so restore reads first and merges
+ * under the mask; where that read fails (here /dev/null gives no 8 bytes)
+ * nothing may be written, although the write itself would succeed.
+ */
+START_TEST(stock_restore_never_writes_blind)
+{
+	char *files = tree_new(sparse, NSPARSE, list3);
+	char *stock = tree_new(NULL, 0, "");
+	struct msr_dev *dev = open_ok(files), *sdev;
+	struct msr_report rep = {0};
+	struct msr_err e = {0};
+	struct msr_state *st = snap(dev, 0);
+	char path[4200];
+
+	for (size_t i = 0; i < NSPARSE; i++) {
+		snprintf(path, sizeof(path), "%s/%d", stock, sparse[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		snprintf(path, sizeof(path), "%d/msr", sparse[i]);
+		mknull(stock, path);
+	}
+	sdev = open_ok(stock);
+	ck_assert_int_eq(msr_dev_backend(sdev), MSR_BACKEND_STOCK);
+	ck_assert_int_eq(msr_restore(sdev, st, &rep, &e), -EIO);
+	ck_assert_uint_eq(rep.written, 0);
+	/* 2 writable MSRs x 3 CPUs, each refused with the read's error. */
+	ck_assert_uint_eq(rep.count, 6);
+	for (size_t i = 0; i < rep.count; i++)
+		ck_assert_int_eq(rep.items[i].err, -EIO);
+	msr_report_free(&rep);
+	msr_state_free(st);
+	msr_dev_close(sdev);
+	msr_dev_close(dev);
+	tree_remove(stock);
+	tree_remove(files);
+	free(stock);
+	free(files);
+}
+END_TEST
+
 START_TEST(file_tree_enforces_allowlist)
 {
 	char *dir = tree_new(sparse, NSPARSE, list3);
@@ -852,6 +892,7 @@ static Suite *suite(void)
 	tcase_add_test(t, device_dir_from_environment);
 	tcase_add_test(t, device_missing_or_empty);
 	tcase_add_test(t, backend_selection);
+	tcase_add_test(t, stock_restore_never_writes_blind);
 	tcase_add_test(t, file_tree_enforces_allowlist);
 	tcase_add_test(t, masked_write_bit_by_bit);
 	tcase_add_test(t, allowlist_read_install);
