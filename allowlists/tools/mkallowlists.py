@@ -180,7 +180,7 @@ INTEL = [
     client(0x3D, "Broadwell (5th gen Core)", **OLD),
     client(0x47, "Broadwell GT3e", **OLD),
     server(0x4F, "Broadwell-EP/EX (Xeon E5/E7 v4)", perf_status=True, uncore=True, **OLD),
-    server(0x56, "Broadwell-DE (Xeon D-1500)", perf_status=True, **OLD),
+    server(0x56, "Broadwell-DE (Xeon D-1500)", perf_status=True, uncore=True, **OLD),
     client(0x4E, "Skylake (6th gen Core, mobile)", hwp=True),
     client(0x5E, "Skylake (6th gen Core, desktop; Xeon E3 v5)", hwp=True),
     server(0x55, "Skylake-SP, Cascade Lake-SP, Cooper Lake (Xeon Scalable 1st-3rd gen)",
