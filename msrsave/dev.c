@@ -296,8 +296,14 @@ static int cpu_fd(struct msr_dev *dev, int cpu, bool write)
 		if (fd >= 0)
 			return fd; /* not cached: a later write retries RDWR */
 	}
+	/*
+	 * A node that vanished is an absent CPU; a node we may not open is a
+	 * permission problem, not the allowlist's EACCES.
+	 */
+	if (fd < 0 && errno == ENOENT)
+		return -ENXIO;
 	if (fd < 0)
-		return errno == ENOENT ? -ENXIO : -errno;
+		return errno == EACCES ? -EPERM : -errno;
 	dev->fds[i] = fd;
 	return fd;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "msrsave.h"
@@ -376,6 +377,38 @@ START_TEST(stock_restore_never_writes_blind)
 	tree_remove(files);
 	free(stock);
 	free(files);
+}
+END_TEST
+
+/* A node the caller may not open is a permission error, not EACCES. */
+START_TEST(unopenable_node_is_eperm)
+{
+	char *dir = tree_new(sparse, NSPARSE, list3);
+	pid_t pid;
+	int status;
+
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct msr_op op = {.cpu = 2, .msr = 0x402};
+		struct msr_err e = {0};
+		struct msr_dev *dev = NULL;
+
+		/* nobody: the 0600 root-owned msr_safe files are closed. */
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (msr_dev_open(dir, &dev, &e))
+			_exit(11);
+		msr_dev_exec(dev, &op, 1, &e);
+		_exit(op.err == -EPERM ? 0 : 12);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_ptr_nonnull(strstr(msr_op_strerror(-EPERM), "not permitted"));
+	tree_remove(dir);
+	free(dir);
 }
 END_TEST
 
@@ -893,6 +926,7 @@ static Suite *suite(void)
 	tcase_add_test(t, device_missing_or_empty);
 	tcase_add_test(t, backend_selection);
 	tcase_add_test(t, stock_restore_never_writes_blind);
+	tcase_add_test(t, unopenable_node_is_eperm);
 	tcase_add_test(t, file_tree_enforces_allowlist);
 	tcase_add_test(t, masked_write_bit_by_bit);
 	tcase_add_test(t, allowlist_read_install);
