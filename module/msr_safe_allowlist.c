@@ -6,7 +6,8 @@
  * its address up with a binary search under rcu_read_lock() and never
  * takes a lock.  A write to the device parses and validates the whole new
  * text first and only then swaps the pointer, so a failed write leaves
- * the previous list live and untouched.
+ * the previous list live and untouched.  The old list is freed after a
+ * grace period without making the writer wait for it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,6 +30,7 @@ MODULE_PARM_DESC(mdev_msr_allowlist,
 		 "Major number of /dev/cpu/msr_allowlist (0 = dynamic)");
 
 struct msr_safe_allowlist {
+	struct rcu_head rcu;
 	size_t count;
 	struct al_entry entries[];
 };
@@ -101,6 +103,15 @@ out:
 	return err;
 }
 
+/*
+ * call_rcu() rather than kvfree_rcu(): the latter batches frees for
+ * seconds, so frequent installs would pile up freed lists.
+ */
+static void msr_safe_allowlist_free_rcu(struct rcu_head *head)
+{
+	kvfree(container_of(head, struct msr_safe_allowlist, rcu));
+}
+
 static void msr_safe_allowlist_install(struct msr_safe_allowlist *list)
 {
 	struct msr_safe_allowlist *old;
@@ -111,8 +122,8 @@ static void msr_safe_allowlist_install(struct msr_safe_allowlist *list)
 	mutex_unlock(&msr_safe_allowlist_lock);
 
 	/* Lookups that still see the old list finish before it goes. */
-	synchronize_rcu();
-	kvfree(old);
+	if (old)
+		call_rcu(&old->rcu, msr_safe_allowlist_free_rcu);
 }
 
 static ssize_t msr_safe_allowlist_write(struct file *file,
@@ -307,4 +318,6 @@ void msr_safe_allowlist_exit(void)
 	/* No file is open any more, so no lookup can be running. */
 	kvfree(rcu_dereference_protected(msr_safe_live_list, 1));
 	RCU_INIT_POINTER(msr_safe_live_list, NULL);
+	/* Old lists still waiting in call_rcu() need this module's code. */
+	rcu_barrier();
 }
