@@ -758,6 +758,74 @@ START_TEST(cmd_install_show)
 }
 END_TEST
 
+/* The boot-time set-up as shipped: the unit runs msr-allowlist install
+ * with the env file's words, which must install this model's baseline. */
+START_TEST(boot_config)
+{
+	char unit[4200], text[65536], env[65536], words[1024];
+	char dir[] = "/tmp/test-mal-boot-XXXXXX", cpuinfo[4200], live[4200];
+	const char *argv[24], *p;
+	struct run r, m;
+	size_t n = 0;
+	char *save = NULL, *w;
+	FILE *f;
+
+	snprintf(unit, sizeof(unit), "%s", MSR_ALLOWLIST_BIN);
+	snprintf(strrchr(unit, '/'),
+		 sizeof(unit) - (size_t)(strrchr(unit, '/') - unit),
+		 "/systemd/msr-safe.service");
+	read_text(unit, text, sizeof(text));
+	ck_assert_msg(strstr(text, "ExecStart=/sbin/modprobe msr-safe "
+				   "$MSR_SAFE_MODULE_OPTIONS\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "/msr-allowlist install "
+				   "$MSR_ALLOWLIST_INSTALL\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "/msr-safe/msr-safe.env\n"), "%s", text);
+	ck_assert_msg(!strstr(text, "@bindir@") &&
+			  !strstr(text, "@sysconfdir@"),
+		      "unsubstituted: %s", text);
+
+	read_text(ALLOWLIST_SRCDIR "/systemd/msr-safe.env", env, sizeof(env));
+	p = strstr(env, "\nMSR_ALLOWLIST_INSTALL=");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("\nMSR_ALLOWLIST_INSTALL=");
+	snprintf(words, sizeof(words), "%.*s", (int)strcspn(p, "\n"), p);
+	ck_assert_str_eq(words, "--auto");
+
+	make_tree(dir);
+	snprintf(cpuinfo, sizeof(cpuinfo), "%s/cpuinfo", dir);
+	snprintf(live, sizeof(live), "%s/msr_allowlist", dir);
+	f = fopen(cpuinfo, "w");
+	fputs("vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\n",
+	      f);
+	fclose(f);
+	argv[n++] = "install";
+	for (w = strtok_r(words, " \t", &save); w && n < 16;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	argv[n++] = "--dir";
+	argv[n++] = ALLOWLIST_SRCDIR;
+	argv[n++] = "--cpuinfo";
+	argv[n++] = cpuinfo;
+	argv[n++] = "--device-dir";
+	argv[n++] = dir;
+	argv[n] = NULL;
+	run(&r, argv);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	{
+		const char *merge[] = {"merge", ALLOWLIST_SRCDIR "/al_19_11",
+				       NULL};
+
+		run(&m, merge);
+		ck_assert_int_eq(m.status, 0);
+	}
+	read_text(live, text, sizeof(text));
+	ck_assert_str_eq(text, m.out);
+	remove_tree(dir);
+}
+END_TEST
+
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 int main(void)
@@ -786,6 +854,7 @@ int main(void)
 	tcase_add_test(tc, cmd_select);
 	tcase_add_test(tc, cmd_lint_merge_diff);
 	tcase_add_test(tc, cmd_install_show);
+	tcase_add_test(tc, boot_config);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
