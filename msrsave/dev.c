@@ -443,9 +443,17 @@ static int exec_batch(struct msr_dev *dev, struct msr_op *ops, size_t n,
 				continue;
 			}
 			rc = -errno;
+			/* Call-level, so EACCES is about the caller, not an op.
+			 */
 			msr_err_set(err, rc,
 				    "%s/msr_batch: batch of %zu ops failed: %s",
-				    dev->dir, chunk, msr_op_strerror(rc));
+				    dev->dir, chunk,
+				    rc == -EACCES || rc == -EPERM
+					? "permission denied (device access "
+					  "or allowlist changed since open)"
+				    : rc == -EBADF
+					? "device not open for reading"
+					: msr_op_strerror(rc));
 			goto fail;
 		}
 		done += chunk;
