@@ -18,7 +18,7 @@ done
 quick=
 grep -q 'msr_vm_quick=1' /proc/cmdline && quick=--quick
 "$work/suite" --root $quick --ko "$work/module/msr-safe.ko" --repo "$repo" \
-	--build "$build" --scratch "$TMPDIR"
+	--build "$build" --scratch "$TMPDIR" --merged "$work/merged"
 echo "# root suite exited $?"
 
 # The root run leaves the module loaded with the test allowlist and the
