@@ -266,7 +266,8 @@ out:
 
 /* ---- show ---------------------------------------------------------------- */
 
-static void print_json_value(struct json_object *v, int indent);
+static void print_json_value(struct json_object *v, int indent,
+			     bool first_inline);
 
 static void print_scalar(struct json_object *v)
 {
@@ -279,22 +280,34 @@ static void print_scalar(struct json_object *v)
 				 v, JSON_C_TO_STRING_PLAIN));
 }
 
-static bool is_container(struct json_object *v)
+/* A non-empty object or array: printed on lines of its own. */
+static bool is_nested(struct json_object *v)
 {
-	return v && (json_object_is_type(v, json_type_object) ||
-		     json_object_is_type(v, json_type_array));
+	if (!v)
+		return false;
+	if (json_object_is_type(v, json_type_object))
+		return json_object_object_length(v) > 0;
+	if (json_object_is_type(v, json_type_array))
+		return json_object_array_length(v) > 0;
+	return false;
 }
 
-/* Nested objects and arrays as indented "key: value" lines. */
-static void print_json_value(struct json_object *v, int indent)
+/*
+ * Nested objects and arrays as indented "key: value" lines, list items
+ * as "- ".  @first_inline: the caller already printed "- " for this
+ * object, so its first key goes on that line.
+ */
+static void print_json_value(struct json_object *v, int indent,
+			     bool first_inline)
 {
 	if (json_object_is_type(v, json_type_object)) {
 		json_object_object_foreach(v, key, child)
 		{
-			printf("%*s%s:", indent, "", key);
-			if (is_container(child)) {
+			printf("%*s%s:", first_inline ? 0 : indent, "", key);
+			first_inline = false;
+			if (is_nested(child)) {
 				printf("\n");
-				print_json_value(child, indent + 2);
+				print_json_value(child, indent + 2, false);
 			} else {
 				printf(" ");
 				print_scalar(child);
@@ -306,11 +319,16 @@ static void print_json_value(struct json_object *v, int indent)
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		struct json_object *child = json_object_array_get_idx(v, i);
 
-		printf("%*s- ", indent, "");
-		if (is_container(child)) {
+		printf("%*s-", indent, "");
+		if (is_nested(child) &&
+		    json_object_is_type(child, json_type_object)) {
+			printf(" ");
+			print_json_value(child, indent + 2, true);
+		} else if (is_nested(child)) {
 			printf("\n");
-			print_json_value(child, indent + 2);
+			print_json_value(child, indent + 2, false);
 		} else {
+			printf(" ");
 			print_scalar(child);
 			printf("\n");
 		}
@@ -421,7 +439,7 @@ static int cmd_show(const struct opts *o, const char *path)
 	}
 	if (st->outcome) {
 		printf("\noutcome:\n");
-		print_json_value(st->outcome, 2);
+		print_json_value(st->outcome, 2, false);
 	}
 out:
 	json_object_put(j);

@@ -254,8 +254,10 @@ START_TEST(show_renders_outcome)
 	snprintf(st->job.user, sizeof(st->job.user), "bob");
 	snprintf(st->job.profile, sizeof(st->job.profile), "demo");
 	st->outcome = json_tokener_parse(
-	    "{\"changed\": [{\"msr\": \"0x402\", \"cpus\": [0, 2]}],"
-	    " \"restored\": true, \"note\": \"all good\"}");
+	    "{\"changed\": [{\"msr\": \"0x402\", \"cpus\": [0, 2]},"
+	    " {\"msr\": \"0x403\", \"cpus\": []}],"
+	    " \"restored\": true, \"note\": \"all good\", \"empty\": {},"
+	    " \"nested\": [[1]]}");
 	ck_assert_ptr_nonnull(st->outcome);
 	ck_assert_int_eq(msr_state_write(state, st, &e), 0);
 	msr_state_free(st);
@@ -264,13 +266,18 @@ START_TEST(show_renders_outcome)
 		 "demo");
 	HAS(out, "\noutcome:\n"
 		 "  changed:\n"
-		 "    - \n"
-		 "      msr: 0x402\n"
+		 "    - msr: 0x402\n"
 		 "      cpus:\n"
 		 "        - 0\n"
 		 "        - 2\n"
+		 "    - msr: 0x403\n"
+		 "      cpus: []\n"
 		 "  restored: true\n"
-		 "  note: all good\n");
+		 "  note: all good\n"
+		 "  empty: {}\n"
+		 "  nested:\n"
+		 "    -\n"
+		 "      - 1\n");
 }
 END_TEST
 
