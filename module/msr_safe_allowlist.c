@@ -81,11 +81,11 @@ static int msr_safe_allowlist_parse(const char *text, size_t len,
 	err = al_parse(text, len, entries, cap, &count, &line);
 	if (err) {
 		if (line)
-			pr_warn("allowlist not installed: line %u: %s\n", line,
-				al_strerror(err));
+			pr_warn_ratelimited("allowlist not installed: line %u: %s\n",
+					    line, al_strerror(err));
 		else
-			pr_warn("allowlist not installed: %s\n",
-				al_strerror(err));
+			pr_warn_ratelimited("allowlist not installed: %s\n",
+					    al_strerror(err));
 		goto out;
 	}
 	if (count) {
@@ -154,7 +154,7 @@ static ssize_t msr_safe_allowlist_write(struct file *file,
 	if (err)
 		goto out;
 	msr_safe_allowlist_install(list);
-	pr_info("allowlist installed: %zu entries\n", list ? list->count : 0);
+	pr_debug("allowlist installed: %zu entries\n", list ? list->count : 0);
 out:
 	kvfree(text);
 	return err ? err : count;
