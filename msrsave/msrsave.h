@@ -19,9 +19,9 @@
 struct json_object;
 
 #define MSRSAVE_DEFAULT_DEVICE_DIR "/dev/cpu"
-#define MSRSAVE_DEVICE_DIR_ENV "MSR_SAFE_DEVICE_DIR"
-#define MSRSAVE_STATE_FORMAT "msr-safe-state"
-#define MSRSAVE_STATE_VERSION 1
+#define MSRSAVE_DEVICE_DIR_ENV	   "MSR_SAFE_DEVICE_DIR"
+#define MSRSAVE_STATE_FORMAT	   "msr-safe-state"
+#define MSRSAVE_STATE_VERSION	   1
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -31,7 +31,7 @@ struct msr_err {
 
 /* Format a message into @e (may be NULL) and return @rc (negative). */
 int msr_err_set(struct msr_err *e, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Meaning of a device errno for an op, e.g. -EACCES: "not in the allowlist". */
 const char *msr_op_strerror(int err);
@@ -43,15 +43,15 @@ struct msr_allowlist {
 	size_t count;
 };
 
-/* Parse text; @name (a path or "<stdin>") prefixes messages: "FILE:LINE: ..." */
+/* Parse text; @name (a path or "<stdin>") prefixes "FILE:LINE: ..." */
 int msr_allowlist_parse(const char *text, size_t len, const char *name,
 			struct msr_allowlist *al, struct msr_err *err);
 int msr_allowlist_load(const char *path, struct msr_allowlist *al,
 		       struct msr_err *err);
 /* Union, masks OR'd. */
 int msr_allowlist_merge(const struct msr_allowlist *a,
-			const struct msr_allowlist *b, struct msr_allowlist *out,
-			struct msr_err *err);
+			const struct msr_allowlist *b,
+			struct msr_allowlist *out, struct msr_err *err);
 /* Canonical text (header + lines), malloc'd, NUL-terminated. */
 int msr_allowlist_render(const struct msr_allowlist *al, char **text,
 			 size_t *len, struct msr_err *err);
@@ -91,7 +91,7 @@ struct msr_op {
 	bool write;
 	uint64_t value; /* in for writes, out for reads */
 	uint64_t wmask; /* out: the write mask the device applied */
-	int err;        /* out: 0 or negative errno (-EACCES, -EROFS, -ENXIO, -EIO) */
+	int err;	/* out: 0 or -EACCES, -EROFS, -ENXIO, -EIO */
 };
 
 /*
@@ -134,9 +134,9 @@ int msr_boot_id(char *buf, size_t cap, struct msr_err *err);
 
 struct msr_state_msr {
 	uint32_t msr;
-	uint64_t wmask;   /* mask in force when the snapshot was taken */
+	uint64_t wmask;	  /* mask in force when the snapshot was taken */
 	uint64_t *values; /* [ncpus], parallel to msr_state.cpus */
-	int *errs;        /* [ncpus]: 0, or the negative errno of an unreadable value */
+	int *errs;	  /* [ncpus]: 0, or an unreadable value's -errno */
 };
 
 struct msr_job_info {
@@ -183,14 +183,14 @@ struct msr_mismatch {
 	uint64_t mask;
 	uint64_t expected; /* masked */
 	uint64_t actual;   /* masked */
-	int err;           /* 0, or the op's negative errno */
+	int err;	   /* 0, or the op's negative errno */
 };
 
 struct msr_report {
 	struct msr_mismatch *items;
-	size_t count;     /* mismatches or failed ops */
-	size_t written;   /* values written back */
-	size_t unreadable; /* values skipped because the snapshot could not read them */
+	size_t count;	   /* mismatches or failed ops */
+	size_t written;	   /* values written back */
+	size_t unreadable; /* values the snapshot could not read: skipped */
 };
 
 /*
