@@ -88,6 +88,11 @@ write_allowlists() {
 	cat >"$T/al/power" <<-'EOF'
 		0x00000610 0x0000000000ffffff
 	EOF
+	# Benchmarks: that many more writable MSRs in the baseline.
+	local i
+	for ((i = 0; i < ${EXTRA_WRITABLE_MSRS:-0}; i++)); do
+		printf '0x%08X 0x%016X\n' $((0x1000 + 8 * i)) $((0xffff)) >>"$T/al/baseline"
+	done
 }
 
 # write_msr_conf FILE: the site configuration used by the tests.
@@ -149,6 +154,7 @@ write_slurm_conf() {
 		KillWait=2
 		InactiveLimit=0
 		PlugStackConfig=$T/plugstack.conf
+		${EXTRA_SLURM_CONF:-}
 		NodeName=n1 NodeAddr=127.0.0.1 CPUs=2 RealMemory=500 State=UNKNOWN
 	EOF
 	if [ "$NNODES3" = 1 ]; then
