@@ -348,6 +348,48 @@ static bool line_has_name(const char *text, size_t len, unsigned int line)
 	return q2 && q2 > q1 + 1;
 }
 
+/* "0x<hex>" at @p (before @end); returns the position after it or NULL. */
+static const char *skip_hex(const char *p, const char *end)
+{
+	const char *start;
+
+	if (end - p < 3 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X'))
+		return NULL;
+	p += 2;
+	start = p;
+	while (p < end &&
+	       ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		(*p >= 'A' && *p <= 'F')))
+		p++;
+	return p > start ? p : NULL;
+}
+
+/*
+ * True for a comment line holding an entry ("# 0x10 0x0"): the way the
+ * reference lists ship everything disabled.  Active lists should not
+ * carry them: they read as access that is not there.
+ */
+static bool line_is_commented_entry(const char *text, size_t s, size_t e)
+{
+	const char *p = text + s, *end = text + e;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= end || *p != '#')
+		return false;
+	p++;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '#'))
+		p++;
+	p = skip_hex(p, end);
+	if (!p || p >= end || (*p != ' ' && *p != '\t'))
+		return false;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	p = skip_hex(p, end);
+	return p &&
+	       (p == end || *p == ' ' || *p == '\t' || *p == '#' || *p == '\r');
+}
+
 static void check_entry_mask(const struct al_entry *ent, const char *name,
 			     bool emulator, FILE *out, struct altool_lint *res)
 {
@@ -448,7 +490,7 @@ int altool_lint_text(const char *text, size_t len, const char *name,
 {
 	struct msr_allowlist al = {0};
 	const struct al_entry **order;
-	size_t cap, i;
+	size_t cap, i, ls, le;
 	u32 line = 0;
 	int rc;
 
@@ -474,6 +516,12 @@ int altool_lint_text(const char *text, size_t len, const char *name,
 		       "no entries: installing it would clear the allowlist");
 		goto done;
 	}
+	for (line = 1; line_span(text, len, line, &ls, &le) && ls < len; line++)
+		if (line_is_commented_entry(text, ls, le))
+			report(out, res, false, name, line,
+			       "commented-out entry: make it active or delete "
+			       "it (it reads as access the list does not "
+			       "grant)");
 	/* Report in file order: entries come back sorted by address. */
 	order = calloc(al.count, sizeof(*order));
 	if (!order) {

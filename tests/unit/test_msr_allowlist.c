@@ -368,6 +368,11 @@ static const struct {
     {"empty name warns", "al_06_55", "0x10 0x0 # \"\"\n", 0, 1, "NAME"},
     {"read-only entry in a profile warns", "profiles/perf/al_06_55",
      "0x10 0x0" N("TSC"), 0, 1, "grants nothing"},
+    {"commented-out entry warns", "al_06_55",
+     "0x10 0x0" N("TSC") "# 0x610 0x0 # \"MSR_PKG_POWER_LIMIT\"\n", 0, 1,
+     "al_06_55:2: warning: commented-out entry"},
+    {"prose mentioning an address is fine", "al_06_55",
+     "# 0x10 is the TSC\n#\n# 0x610\n0x10 0x0" N("TSC"), 0, 0, NULL},
     {"plain list may be writable", "site-list",
      "0x199 0xFFFF" N("IA32_PERF_CTL"), 0, 0, NULL},
 };
