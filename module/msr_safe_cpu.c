@@ -13,6 +13,7 @@
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/uaccess.h>
 
@@ -37,7 +38,8 @@ static loff_t msr_safe_cpu_llseek(struct file *file, loff_t offset, int whence)
 	case SEEK_SET:
 		break;
 	case SEEK_CUR:
-		offset += file->f_pos;
+		if (check_add_overflow(offset, file->f_pos, &offset))
+			offset = -1;
 		break;
 	default:
 		offset = -1;
