@@ -157,20 +157,6 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Every CPU in @st must exist on @dev before anything is written. */
-static int check_cpus(struct msr_dev *dev, const struct msr_state *st,
-		      struct msr_err *err)
-{
-	for (size_t c = 0; c < st->ncpus; c++)
-		if (!bsearch(&st->cpus[c], msr_dev_cpus(dev),
-			     msr_dev_ncpus(dev), sizeof(int), cmp_int))
-			return msr_err_set(err, -ENXIO,
-					   "the state has CPU %d, which has no "
-					   "MSR device in %s",
-					   st->cpus[c], msr_dev_dir(dev));
-	return 0;
-}
-
 /* Ops reading (or writing) every restorable value of @st. */
 static int restorable_ops(const struct msr_state *st, bool write,
 			  struct msr_op **out, size_t *n, size_t *unreadable)
@@ -288,9 +274,6 @@ int msr_verify(struct msr_dev *dev, const struct msr_state *st,
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	rc = check_cpus(dev, st, err);
-	if (rc < 0)
-		return rc;
 	rc = restorable_ops(st, false, &ops, &n, &rep->unreadable);
 	free(ops);
 	if (rc < 0)
@@ -301,6 +284,11 @@ int msr_verify(struct msr_dev *dev, const struct msr_state *st,
 	return rep->count ? -EIO : 0;
 }
 
+/*
+ * A CPU of @st that @dev no longer has (taken offline since) fails per
+ * value with -ENXIO while the other CPUs are still restored: a job's
+ * epilog must put back as much as it can, and the report says what not.
+ */
 int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 		struct msr_report *rep, struct msr_err *err)
 {
@@ -311,9 +299,6 @@ int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	rc = check_cpus(dev, st, err);
-	if (rc < 0)
-		return rc;
 	rc = restorable_ops(st, true, &ops, &n, &rep->unreadable);
 	if (rc < 0)
 		return msr_err_set(err, rc, "out of memory");
