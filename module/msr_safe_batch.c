@@ -135,6 +135,7 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 {
 	struct msr_batch_array __user *uarr = (void __user *)arg;
 	struct msr_safe_batch b = { };
+	struct msr_batch_op __user *uops;
 	struct msr_batch_array arr;
 	size_t size;
 	long ret;
@@ -157,6 +158,8 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 		return -EINVAL;
 	if (arr.numops > READ_ONCE(max_batch_ops))
 		return -E2BIG;
+	/* The UAPI struct cannot say it, but ops points to user memory. */
+	uops = (struct msr_batch_op __user *)(unsigned long)arr.ops;
 
 	size = array_size(arr.numops, sizeof(*b.ops));
 	b.ops = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
@@ -168,7 +171,7 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (copy_from_user(b.ops, arr.ops, size)) {
+	if (copy_from_user(b.ops, uops, size)) {
 		ret = -EFAULT;
 		goto out;
 	}
@@ -182,7 +185,7 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 	msr_safe_batch_group(&b, arr.numops);
 	msr_safe_batch_run(&b);
 
-	if (copy_to_user(arr.ops, b.ops, size)) {
+	if (copy_to_user(uops, b.ops, size)) {
 		ret = -EFAULT;
 		goto out;
 	}
