@@ -24,5 +24,6 @@ echo "# root suite exited $?"
 # The root run leaves the module loaded with the test allowlist and the
 # device nodes owned root:MSR_GID as the udev rules would set them.
 setpriv --reuid=65534 --regid=65534 --groups=4242 \
-	"$work/suite" --unpriv --gid 4242 --repo "$repo"
+	"$work/suite" --unpriv --gid 4242 --repo "$repo" --build "$build" \
+	--scratch "$TMPDIR"
 echo "# unprivileged suite exited $?"

@@ -2008,6 +2008,33 @@ static void t_hotplug(struct suite *s)
 			   cpu);
 		udev_apply(s);
 	}
+	/* A CPU that is offline when the module loads gets its node later. */
+	{
+		int cpu = s->cpus[s->ncpus - 1];
+		struct msr_batch_op op;
+
+		cpu_path(cpu, path, sizeof(path));
+		rc = set_cpu_online(cpu, false);
+		check_rc(s, 0, rc, "hotplug cpu%d: offline before insmod", cpu);
+		if (!reload(s, "", "hotplug: reload with a CPU offline"))
+			return;
+		check(s, !path_exists(path), "node exists",
+		      "hotplug cpu%d: no node when offline at load", cpu);
+		rc = al_install(test_list);
+		op_set(&op, cpu, MSR_MC0_ADDR, true, 0);
+		rc = rc ? rc : batch_run(&op, 1);
+		check_rc(s, -ENXIO, rc,
+			 "hotplug cpu%d: batch ENXIO when offline at load",
+			 cpu);
+		rc = set_cpu_online(cpu, true);
+		check_rc(s, 0, rc, "hotplug cpu%d: online after insmod", cpu);
+		check(s, path_exists(path), "no node",
+		      "hotplug cpu%d: node appears when it comes online", cpu);
+		check_rc(s, 0, udev_apply(s), "hotplug cpu%d: udev modes", cpu);
+		rc = cpu_rd(cpu, MSR_MC0_ADDR, &v);
+		check_rc(s, 0, rc,
+			 "hotplug cpu%d: per-CPU read after late online", cpu);
+	}
 }
 
 static void t_faults(struct suite *s)
@@ -2844,6 +2871,26 @@ static void t_tools(struct suite *s)
 	if (snap3(s, &now))
 		check_long(s, 0, snap3_diff(s, &before, &now),
 			   "tools: values back after msrsave -r");
+	/* A sparse CPU set: one CPU offline while saving. */
+	{
+		char state2[PATH_MAX + 8];
+		int cpu = s->cpus[1 % s->ncpus];
+
+		snprintf(state2, sizeof(state2), "%s.sparse", state);
+		unlink(state2);
+		rc = set_cpu_online(cpu, false);
+		check_rc(s, 0, rc, "tools: cpu%d offline", cpu);
+		run_cmd((char *const[]){msrsave, "save", state2, NULL}, r);
+		check_exit(s, 0, r, "tools: msrsave save with cpu%d offline",
+			   cpu);
+		run_cmd((char *const[]){msrsave, "verify", state2, NULL}, r);
+		check_exit(s, 0, r, "tools: msrsave verify with cpu%d offline",
+			   cpu);
+		rc = set_cpu_online(cpu, true);
+		check_rc(s, 0, rc, "tools: cpu%d online again", cpu);
+		check_rc(s, 0, udev_apply(s), "tools: udev modes");
+		unlink(state2);
+	}
 	restore_msrs(s, &sv, "tools: restore");
 	t_allowlist_tool(s, r);
 out:
@@ -3166,6 +3213,59 @@ static void u_suite(struct suite *s)
 	check_rc2(s, -EPERM, -EACCES, rc, "unpriv: cannot rmmod");
 }
 
+/* The commands as a trusted user: the list comes from a file, since only
+ * root may read the allowlist device. */
+static void u_tools(struct suite *s)
+{
+	char msrsave[PATH_MAX], msrctl[PATH_MAX], state[PATH_MAX],
+	    alpath[PATH_MAX];
+	struct saved_msrs before, now;
+	struct cmd_result *r = malloc(sizeof(*r));
+	int rc, fd;
+
+	if (!check(s, r != NULL, "malloc", "unpriv tools: buffers"))
+		return;
+	tool_path(s, "msrsave/msrsave", msrsave, sizeof(msrsave));
+	tool_path(s, "msrsave/msrctl", msrctl, sizeof(msrctl));
+	snprintf(state, sizeof(state), "%s/unpriv-state.json", s->scratch);
+	snprintf(alpath, sizeof(alpath), "%s/unpriv-allowlist", s->scratch);
+	unlink(state);
+	unlink(alpath);
+	fd = open(alpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	rc = fd < 0 ? -errno : 0;
+	if (!rc && write(fd, test_list, strlen(test_list)) !=
+		       (ssize_t)strlen(test_list))
+		rc = -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (!check_rc(s, 0, rc, "unpriv tools: write %s", alpath))
+		goto out;
+	if (!snap3(s, &before))
+		goto out;
+	run_cmd((char *const[]){msrsave, "-a", alpath, "save", state, NULL}, r);
+	check_exit(s, 0, r, "unpriv tools: msrsave -a LIST save");
+	run_cmd((char *const[]){msrctl, "-c", "0", "read", "0x402", NULL}, r);
+	check_exit(s, 0, r, "unpriv tools: msrctl read");
+	run_cmd((char *const[]){msrctl, "write", "0x402", "0x4321", NULL}, r);
+	check_exit(s, 0, r, "unpriv tools: msrctl write");
+	if (snap3(s, &now)) {
+		int bad = 0;
+
+		for (int i = 0; i < s->ncpus; i++)
+			bad += now.addr[i] != 0x4321;
+		check_long(s, 0, bad, "unpriv tools: msrctl wrote every CPU");
+	}
+	run_cmd((char *const[]){msrsave, "restore", state, NULL}, r);
+	check_exit(s, 0, r, "unpriv tools: msrsave restore");
+	if (snap3(s, &now))
+		check_long(s, 0, snap3_diff(s, &before, &now),
+			   "unpriv tools: values back bit-exactly");
+out:
+	unlink(state);
+	unlink(alpath);
+	free(r);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 /* Run one section and note how long it took (runtime is watched). */
@@ -3181,7 +3281,8 @@ static int usage(void)
 	fprintf(stderr, "usage: suite --root --ko KO --repo REPO --build BUILD "
 			"--scratch DIR"
 			" [--gid GID] [--quick]\n"
-			"       suite --unpriv --gid GID --repo REPO\n");
+			"       suite --unpriv --gid GID --repo REPO --build "
+			"BUILD --scratch DIR\n");
 	return 2;
 }
 
@@ -3219,7 +3320,7 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (!have_mode || !s.repo ||
+	if (!have_mode || !s.repo || !s.build || !s.scratch ||
 	    (s.root && (!s.ko || !s.build || !s.scratch || !s.merged)))
 		return usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -3241,6 +3342,7 @@ int main(int argc, char **argv)
 
 	if (!s.root) {
 		u_suite(&s);
+		u_tools(&s);
 		goto done;
 	}
 	if (!reload(&s, "", "setup"))
