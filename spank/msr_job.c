@@ -645,6 +645,32 @@ static struct json_object *hex32(uint32_t v)
 	return json_object_new_string(buf);
 }
 
+/* Finished state files: STAMP-jobID-RESULT.json (".json.failed" are kept). */
+static int is_archive_json(const struct dirent *de)
+{
+	size_t len = strlen(de->d_name);
+
+	return len > 5 && strcmp(de->d_name + len - 5, ".json") == 0;
+}
+
+/* Oldest first: by the UTC stamp, then numerically by job id. */
+static int archive_order(const struct dirent **a, const struct dirent **b)
+{
+	const char *ja = strstr((*a)->d_name, "-job");
+	const char *jb = strstr((*b)->d_name, "-job");
+	int c = strncmp((*a)->d_name, (*b)->d_name, 16);
+
+	if (c || !ja || !jb)
+		return c ? c : strcmp((*a)->d_name, (*b)->d_name);
+	unsigned long long na = strtoull(ja + 4, NULL, 10);
+	unsigned long long nb = strtoull(jb + 4, NULL, 10);
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Keep the newest KeepArchives finished state files. */
 static void prune_archive(const struct msr_config *cfg)
 {
 	char dir[MSR_CONFIG_PATH_MAX + 16];
@@ -652,24 +678,18 @@ static void prune_archive(const struct msr_config *cfg)
 	int n;
 
 	path_in(dir, sizeof(dir), cfg, "archive");
-	n = scandir(dir, &names, NULL, alphasort);
+	n = scandir(dir, &names, is_archive_json, archive_order);
 	if (n < 0)
 		return;
-	int json = 0;
-
 	for (int i = 0; i < n; i++) {
-		if (strstr(names[i]->d_name, ".json"))
-			json++;
-	}
-	for (int i = 0; i < n; i++) {
-		if (strstr(names[i]->d_name, ".json") &&
-		    json > (int)cfg->keep_archives) {
+		if (i < n - (int)cfg->keep_archives) {
 			char path[MSR_CONFIG_PATH_MAX + 300];
 
 			snprintf(path, sizeof(path), "%s/%s", dir,
 				 names[i]->d_name);
-			if (unlink(path) == 0)
-				json--;
+			if (unlink(path) < 0)
+				LOG_ERR("cannot prune %s: %s", path,
+					strerror(errno));
 		}
 		free(names[i]);
 	}
@@ -689,8 +709,6 @@ static int archive_state(const struct msr_config *cfg, struct msr_state *st,
 	rc = write_state_file(path, st, err);
 	if (rc < 0)
 		return rc;
-	if (cfg->keep_archives == 0)
-		unlink(path);
 	prune_archive(cfg);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <slurm/spank.h>
@@ -56,6 +57,16 @@ static struct spank_option profile_option = {
     1,
     0,
     option_cb};
+
+/* Milliseconds since @t0 (CLOCK_MONOTONIC), for the debug log. */
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
 
 static int load_config(int ac, char **av)
 {
@@ -260,29 +271,39 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 {
 	struct msr_job_ctx job;
+	struct timespec t0;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = load_config(ac, av);
 	if (rc < 0)
 		return rc;
 	rc = job_context(sp, &job);
 	if (rc < 0)
 		return rc;
-	return msr_job_prolog(&job);
+	rc = msr_job_prolog(&job);
+	slurm_debug("msr-safe: job %s prolog took %.2f ms", job.job_id,
+		    ms_since(&t0));
+	return rc;
 }
 
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
 	struct msr_job_ctx job;
+	struct timespec t0;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = load_config(ac, av);
 	if (rc < 0)
 		return rc;
 	rc = job_context(sp, &job);
 	if (rc < 0)
 		return rc;
-	return msr_job_epilog(&job);
+	rc = msr_job_epilog(&job);
+	slurm_debug("msr-safe: job %s epilog took %.2f ms", job.job_id,
+		    ms_since(&t0));
+	return rc;
 }
 
 int slurm_spank_exit(spank_t sp, int ac, char **av)

@@ -102,7 +102,7 @@ write_msr_conf() {
 		DeviceDir=$T/dev/default
 		StateDir=$T/state/default
 		Baseline=$T/al/baseline
-		KeepArchives=50
+		KeepArchives=8
 		LockTimeout=30
 		# test knob: a fake boot id the tests can change
 		BootIdFile=$T/boot_id
