@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,6 +687,98 @@ fail:
 	return rc;
 }
 
+/*
+ * json-c keeps the last of two equal keys in an object without a word, so
+ * a hand-edited file with two "values" would load one silently.  Scan the
+ * (already valid) text for a key repeated within one object.  Keys are
+ * compared as written; one spelled with escapes is not caught.
+ */
+struct key_span {
+	size_t at, len;
+};
+
+static int check_duplicate_keys(const char *text, size_t len,
+				const struct ctx *c)
+{
+	struct key_span *keys = NULL;
+	size_t *obj_first = NULL; /* per open container: first key, or -1 */
+	size_t nkeys = 0, kcap = 0, depth = 0, dcap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < len && rc == 0; i++) {
+		char ch = text[i];
+
+		if (ch == '{' || ch == '[') {
+			if (depth == dcap) {
+				size_t ncap = dcap ? 2 * dcap : 16;
+				size_t *bigger =
+				    realloc(obj_first, ncap * sizeof(*bigger));
+
+				if (!bigger) {
+					rc = -ENOMEM;
+					break;
+				}
+				obj_first = bigger;
+				dcap = ncap;
+			}
+			obj_first[depth++] = ch == '{' ? nkeys : SIZE_MAX;
+		} else if (ch == '}' || ch == ']') {
+			if (depth && obj_first[depth - 1] != SIZE_MAX)
+				nkeys = obj_first[depth - 1];
+			if (depth)
+				depth--;
+		} else if (ch == '"') {
+			size_t start = ++i, j;
+
+			while (i < len && text[i] != '"')
+				i += text[i] == '\\' ? 2 : 1;
+			j = i + 1;
+			while (j < len && (text[j] == ' ' || text[j] == '\t' ||
+					   text[j] == '\n' || text[j] == '\r'))
+				j++;
+			/* A string followed by ':' inside an object is a key.
+			 */
+			if (j >= len || text[j] != ':' || !depth ||
+			    obj_first[depth - 1] == SIZE_MAX)
+				continue;
+			for (size_t k = obj_first[depth - 1]; k < nkeys; k++) {
+				if (keys[k].len == i - start &&
+				    !memcmp(text + keys[k].at, text + start,
+					    i - start)) {
+					rc = msr_err_set(
+					    c->err, -EINVAL,
+					    "%s: duplicate key '%.*s' at "
+					    "byte %zu",
+					    c->name,
+					    (int)(i - start > 64 ? 64
+								 : i - start),
+					    text + start, start - 1);
+					break;
+				}
+			}
+			if (nkeys == kcap) {
+				size_t ncap = kcap ? 2 * kcap : 64;
+				struct key_span *bigger =
+				    realloc(keys, ncap * sizeof(*bigger));
+
+				if (!bigger) {
+					rc = -ENOMEM;
+					break;
+				}
+				keys = bigger;
+				kcap = ncap;
+			}
+			keys[nkeys].at = start;
+			keys[nkeys++].len = i - start;
+		}
+	}
+	if (rc == -ENOMEM)
+		msr_err_set(c->err, rc, "%s: out of memory", c->name);
+	free(keys);
+	free(obj_first);
+	return rc;
+}
+
 int msr_state_parse(const char *text, size_t len, const char *name,
 		    struct msr_state **out, struct msr_err *err)
 {
@@ -737,6 +830,11 @@ int msr_state_parse(const char *text, size_t len, const char *name,
 					   "text at byte %zu",
 					   c.name, i);
 		}
+	}
+	rc = check_duplicate_keys(text, len, &c);
+	if (rc < 0) {
+		json_object_put(root);
+		return rc;
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {

@@ -187,7 +187,16 @@ struct corruption {
 	const char *want;  /* expected after "bad.json: " */
 };
 
-enum { TRUNCATE = 1, TRAILING, NOT_JSON, TOP_ARRAY, EMPTY, NUL_BYTE };
+enum {
+	TRUNCATE = 1,
+	TRAILING,
+	NOT_JSON,
+	TOP_ARRAY,
+	EMPTY,
+	NUL_BYTE,
+	DUP_KEY,
+	DUP_NESTED
+};
 
 static const struct corruption cases[] = {
     {"format renamed", "format", "\"msr-safe-stat\"", 0, 0,
@@ -308,6 +317,10 @@ static const struct corruption cases[] = {
     {"top level an array", NULL, NULL, 0, TOP_ARRAY,
      "(top level): expected an object"},
     {"empty file", NULL, NULL, 0, EMPTY, "empty file"},
+    {"duplicate top-level key", NULL, NULL, 0, DUP_KEY,
+     "duplicate key 'version' at byte "},
+    {"duplicate key in an entry", NULL, NULL, 0, DUP_NESTED,
+     "duplicate key 'values'"},
     {"NUL byte", NULL, NULL, 0, NUL_BYTE, "NUL byte"},
 };
 
@@ -400,6 +413,19 @@ static char *corrupt_text(const struct corruption *c, struct json_object *root,
 	case EMPTY:
 		text = strdup("");
 		break;
+	case DUP_KEY:
+		ck_assert_int_ge(
+		    asprintf(&text, "{\"version\": 1, %s", good + 1), 0);
+		break;
+	case DUP_NESTED: {
+		const char *at = strstr(good, "\"values\"");
+
+		ck_assert_ptr_nonnull(at);
+		ck_assert_int_ge(asprintf(&text, "%.*s\"values\": [], %s",
+					  (int)(at - good), good, at),
+				 0);
+		break;
+	}
 	case NUL_BYTE:
 		text = strdup(good);
 		text[strlen(text) / 2] = 0;
