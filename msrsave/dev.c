@@ -562,7 +562,7 @@ int msr_dev_allowlist_install(struct msr_dev *dev,
 	char path[4200], *text = NULL;
 	size_t len;
 	ssize_t w;
-	int fd, rc;
+	int fd, kind, rc;
 
 	snprintf(path, sizeof(path), "%s/msr_allowlist", dev->dir);
 	rc = msr_allowlist_render(al, &text, &len, err);
@@ -573,8 +573,17 @@ int msr_dev_allowlist_install(struct msr_dev *dev,
 				 al->count, install_strerror(E2BIG));
 		goto fail;
 	}
-	if (node_kind(dev->dir, -1, "msr_allowlist") != 1 || dev->file_backed) {
+	kind = node_kind(dev->dir, -1, "msr_allowlist");
+	if (dev->file_backed || kind == 2) {
 		rc = msr_write_file_atomic(path, text, len, 0644, err);
+		goto fail;
+	}
+	/* Never create a regular file where the device should be. */
+	if (kind != 1) {
+		rc = msr_err_set(err, -ENOENT,
+				 "%s: no allowlist device (is the msr-safe "
+				 "module loaded?)",
+				 path);
 		goto fail;
 	}
 	/* The device clears the list on a write of only whitespace. */

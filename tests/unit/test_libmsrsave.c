@@ -305,6 +305,18 @@ START_TEST(backend_selection)
 	ck_assert_int_eq(msr_dev_backend(dev), MSR_BACKEND_STOCK);
 	ck_assert(!msr_dev_is_file_backed(dev));
 	ck_assert_uint_eq(msr_dev_ncpus(dev), NSPARSE);
+	/* No allowlist device: installing must not create a file there. */
+	{
+		struct msr_allowlist none = {0};
+
+		snprintf(path, sizeof(path), "%s/msr_allowlist", dir);
+		ck_assert_int_eq(unlink(path), 0);
+		ck_assert_int_eq(msr_dev_allowlist_install(dev, &none, &e),
+				 -ENOENT);
+		ck_assert_msg(strstr(e.msg, "no allowlist device"), "%s",
+			      e.msg);
+		ck_assert_int_eq(access(path, F_OK), -1);
+	}
 	msr_dev_close(dev);
 
 	/* msr_safe nodes win over msr; a batch node that is not msr-safe's
