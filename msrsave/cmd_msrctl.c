@@ -197,14 +197,14 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "info")) {
 		rc = cmd_info(dev);
-		goto out;
+		goto fail;
 	}
 	if (msr_parse_cpulist(cpulist, dev, &cpus, &ncpus, &e) < 0) {
 		rc = usage_error("%s", e.msg);
-		goto out;
+		goto fail;
 	}
 	rc = run_ops(dev, cpus, ncpus, (uint32_t)addr, write, value);
-out:
+fail:
 	free(cpus);
 	msr_dev_close(dev);
 	return rc;

@@ -155,7 +155,7 @@ static int cmd_save(const struct opts *o, const char *path)
 			       &st, &e)) < 0 ||
 	    (rc = msr_state_write(path, st, &e)) < 0) {
 		rc = fail(&e);
-		goto out;
+		goto fail;
 	}
 	/* Unreadable values are recorded (restore skips them): a warning. */
 	for (size_t i = 0; i < st->nmsrs; i++) {
@@ -177,7 +177,7 @@ static int cmd_save(const struct opts *o, const char *path)
 		printf("saved %zu MSRs on %zu CPUs to %s (%zu unreadable)\n",
 		       st->nmsrs, st->ncpus, path, unreadable);
 	rc = 0;
-out:
+fail:
 	msr_state_free(st);
 	msr_allowlist_free(&al);
 	msr_dev_close(dev);
@@ -227,15 +227,15 @@ static int cmd_restore_verify(const struct opts *o, const char *path,
 		return fail(&e);
 	rc = check_identity(o, st, path);
 	if (rc)
-		goto out;
+		goto fail;
 	rc = open_dev(o, &dev);
 	if (rc)
-		goto out;
+		goto fail;
 	rc = restore ? msr_restore(dev, st, &rep, &e)
 		     : msr_verify(dev, st, &rep, &e);
 	if (rc < 0 && rc != -EIO) {
 		rc = fail(&e);
-		goto out;
+		goto fail;
 	}
 	if (rc == -EIO) {
 		fprintf(stderr, "msrsave: %s: %zu value%s did not %s:\n", path,
@@ -243,7 +243,7 @@ static int cmd_restore_verify(const struct opts *o, const char *path,
 			restore ? "restore" : "verify");
 		print_report(&rep, restore ? "write" : "read");
 		rc = EXIT_MISMATCH;
-		goto out;
+		goto fail;
 	}
 	if (!o->quiet) {
 		if (restore)
@@ -257,7 +257,7 @@ static int cmd_restore_verify(const struct opts *o, const char *path,
 		printf("\n");
 	}
 	rc = 0;
-out:
+fail:
 	msr_report_free(&rep);
 	msr_state_free(st);
 	msr_dev_close(dev);
@@ -396,13 +396,13 @@ static int cmd_show(const struct opts *o, const char *path)
 	if (o->json) {
 		if (msr_state_to_json(st, &j, &e) < 0) {
 			rc = fail(&e);
-			goto out;
+			goto fail;
 		}
 		printf("%s\n", json_object_to_json_string_ext(
 				   j, JSON_C_TO_STRING_PRETTY |
 					  JSON_C_TO_STRING_SPACED |
 					  JSON_C_TO_STRING_NOSLASHESCAPE));
-		goto out;
+		goto fail;
 	}
 	t = (time_t)st->created;
 	if (gmtime_r(&t, &tm))
@@ -434,14 +434,14 @@ static int cmd_show(const struct opts *o, const char *path)
 		if (show_msr(st, &st->msrs[i]) < 0) {
 			fprintf(stderr, "msrsave: out of memory\n");
 			rc = EXIT_USAGE;
-			goto out;
+			goto fail;
 		}
 	}
 	if (st->outcome) {
 		printf("\noutcome:\n");
 		print_json_value(st->outcome, 2, false);
 	}
-out:
+fail:
 	json_object_put(j);
 	msr_state_free(st);
 	return rc;
@@ -459,14 +459,14 @@ static int cmd_diff(const struct opts *o, const char *a_path,
 	    msr_state_load(b_path, &b, &e) < 0 ||
 	    msr_state_diff(a, b, &rep, &e) < 0) {
 		rc = fail(&e);
-		goto out;
+		goto fail;
 	}
 	if (!rep.count) {
 		if (!o->quiet)
 			printf("%s and %s hold the same values\n", a_path,
 			       b_path);
 		rc = 0;
-		goto out;
+		goto fail;
 	}
 	printf("%zu value%s differ between %s (A) and %s (B):\n", rep.count,
 	       rep.count == 1 ? "" : "s", a_path, b_path);
@@ -484,7 +484,7 @@ static int cmd_diff(const struct opts *o, const char *a_path,
 			       m->msr, m->cpu, m->expected, m->actual);
 	}
 	rc = EXIT_MISMATCH;
-out:
+fail:
 	msr_report_free(&rep);
 	msr_state_free(a);
 	msr_state_free(b);

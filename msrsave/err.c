@@ -105,6 +105,13 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static int bad_cpulist(struct msr_err *err, const char *text)
+{
+	return msr_err_set(err, -EINVAL,
+			   "bad CPU list '%s' (expected e.g. 0-3,8 or all)",
+			   text ? text : "");
+}
+
 /* Largest CPU number accepted: the batch ABI carries CPUs in 16 bits. */
 #define CPULIST_MAX 65535
 
@@ -118,8 +125,10 @@ int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
 
 	*cpus = NULL;
 	*n = 0;
-	if (!text || !*text)
-		goto bad;
+	if (!text || !*text) {
+		rc = bad_cpulist(err, text);
+		goto fail;
+	}
 	if (!strcmp(text, "all")) {
 		if (!dev) {
 			rc = msr_err_set(err, -EINVAL,
@@ -142,33 +151,47 @@ int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
 		size_t len = strcspn(p, ",-");
 		uint64_t lo, hi;
 
-		if (len == 0 || len >= sizeof(buf))
-			goto bad;
+		if (len == 0 || len >= sizeof(buf)) {
+			rc = bad_cpulist(err, text);
+			goto fail;
+		}
 		memcpy(buf, p, len);
 		buf[len] = 0;
-		if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
-			goto bad;
-		if (msr_parse_u64(buf, CPULIST_MAX, &lo))
-			goto bad;
+		if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+			rc = bad_cpulist(err, text);
+			goto fail;
+		}
+		if (msr_parse_u64(buf, CPULIST_MAX, &lo)) {
+			rc = bad_cpulist(err, text);
+			goto fail;
+		}
 		p += len;
 		hi = lo;
 		if (*p == '-') {
 			p++;
 			len = strcspn(p, ",-");
-			if (len == 0 || len >= sizeof(buf) || p[len] == '-')
-				goto bad;
+			if (len == 0 || len >= sizeof(buf) || p[len] == '-') {
+				rc = bad_cpulist(err, text);
+				goto fail;
+			}
 			memcpy(buf, p, len);
 			buf[len] = 0;
-			if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
-				goto bad;
-			if (msr_parse_u64(buf, CPULIST_MAX, &hi) || hi < lo)
-				goto bad;
+			if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+				rc = bad_cpulist(err, text);
+				goto fail;
+			}
+			if (msr_parse_u64(buf, CPULIST_MAX, &hi) || hi < lo) {
+				rc = bad_cpulist(err, text);
+				goto fail;
+			}
 			p += len;
 		}
 		if (*p == ',') {
 			p++;
-			if (!*p)
-				goto bad;
+			if (!*p) {
+				rc = bad_cpulist(err, text);
+				goto fail;
+			}
 		}
 		for (uint64_t c = lo; c <= hi; c++) {
 			if (cnt == cap) {
@@ -213,10 +236,6 @@ int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
 	*cpus = list;
 	*n = cnt;
 	return 0;
-bad:
-	rc =
-	    msr_err_set(err, -EINVAL,
-			"bad CPU list '%s' (expected e.g. 0-3,8 or all)", text);
 fail:
 	free(list);
 	return rc;

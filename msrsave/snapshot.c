@@ -91,12 +91,16 @@ int msr_snapshot(struct msr_dev *dev, const struct msr_allowlist *al,
 
 	st->ncpus = ncpus;
 	st->cpus = malloc((ncpus ? ncpus : 1) * sizeof(*st->cpus));
-	if (!st->cpus)
-		goto nomem;
+	if (!st->cpus) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	memcpy(st->cpus, msr_dev_cpus(dev), ncpus * sizeof(*st->cpus));
 	st->msrs = calloc(al->count ? al->count : 1, sizeof(*st->msrs));
-	if (!st->msrs)
-		goto nomem;
+	if (!st->msrs) {
+		rc = -ENOMEM;
+		goto fail;
+	}
 	for (size_t i = 0; i < al->count; i++) {
 		struct msr_state_msr *m;
 
@@ -108,13 +112,17 @@ int msr_snapshot(struct msr_dev *dev, const struct msr_allowlist *al,
 		m->wmask = al->entries[i].wmask;
 		m->values = calloc(ncpus ? ncpus : 1, sizeof(*m->values));
 		m->errs = calloc(ncpus ? ncpus : 1, sizeof(*m->errs));
-		if (!m->values || !m->errs)
-			goto nomem;
+		if (!m->values || !m->errs) {
+			rc = -ENOMEM;
+			goto fail;
+		}
 	}
 	if (nm && ncpus) {
 		ops = calloc(nm * ncpus, sizeof(*ops));
-		if (!ops)
-			goto nomem;
+		if (!ops) {
+			rc = -ENOMEM;
+			goto fail;
+		}
 		for (size_t i = 0; i < nm; i++)
 			for (size_t c = 0; c < ncpus; c++, k++) {
 				ops[k].cpu = st->cpus[c];
@@ -122,7 +130,7 @@ int msr_snapshot(struct msr_dev *dev, const struct msr_allowlist *al,
 			}
 		/* Per-op errors are recorded, not fatal. */
 		rc = msr_dev_exec(dev, ops, k, err);
-		if (rc < 0 && ops[0].err == 0 && rc != ops[0].err) {
+		if (rc < 0) {
 			bool any_op_err = false;
 
 			for (size_t j = 0; j < k; j++)
@@ -142,9 +150,9 @@ int msr_snapshot(struct msr_dev *dev, const struct msr_allowlist *al,
 	free(ops);
 	*out = st;
 	return 0;
-nomem:
-	rc = msr_err_set(err, -ENOMEM, "out of memory");
 fail:
+	if (rc == -ENOMEM)
+		msr_err_set(err, rc, "out of memory");
 	free(ops);
 	msr_state_free(st);
 	return rc;

@@ -153,7 +153,7 @@ int msr_state_to_json(const struct msr_state *st, struct json_object **out,
 
 	*out = NULL;
 	if (!root)
-		goto nomem;
+		goto fail;
 	if (gmtime_r(&t, &tm))
 		strftime(utc, sizeof(utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (add_str(root, "format", MSRSAVE_STATE_FORMAT) ||
@@ -163,34 +163,34 @@ int msr_state_to_json(const struct msr_state *st, struct json_object **out,
 	    add_hex(root, "created", (uint64_t)st->created, 1) ||
 	    add_str(root, "created_utc", utc) ||
 	    add_str(root, "tool_version", st->tool_version))
-		goto nomem;
+		goto fail;
 
 	o = json_object_new_object();
 	if (add_obj(root, "cpu", o) || add_str(o, "vendor", st->cpu.vendor) ||
 	    add_int(o, "family", st->cpu.family) ||
 	    add_int(o, "model", st->cpu.model))
-		goto nomem;
+		goto fail;
 
 	o = json_object_new_object();
 	if (add_obj(root, "allowlist", o) ||
 	    add_str(o, "path", st->allowlist_path) ||
 	    add_str(o, "sha256", st->allowlist_sha256) ||
 	    add_str(o, "text", st->allowlist_text ? st->allowlist_text : ""))
-		goto nomem;
+		goto fail;
 
 	a = json_object_new_array();
 	if (add_obj(root, "cpus", a))
-		goto nomem;
+		goto fail;
 	for (size_t c = 0; c < st->ncpus; c++)
 		if (arr_add(a, json_object_new_int(st->cpus[c])))
-			goto nomem;
+			goto fail;
 
 	a = json_object_new_array();
 	if (add_obj(root, "msrs", a))
-		goto nomem;
+		goto fail;
 	for (size_t i = 0; i < st->nmsrs; i++)
 		if (arr_add(a, msr_to_json(st, &st->msrs[i])))
-			goto nomem;
+			goto fail;
 
 	if (st->has_job) {
 		o = json_object_new_object();
@@ -199,14 +199,14 @@ int msr_state_to_json(const struct msr_state *st, struct json_object **out,
 		    add_str(o, "user", st->job.user) ||
 		    add_str(o, "partition", st->job.partition) ||
 		    add_str(o, "profile", st->job.profile))
-			goto nomem;
+			goto fail;
 	}
 	if (st->outcome &&
 	    add_obj(root, "outcome", json_object_get(st->outcome)))
-		goto nomem;
+		goto fail;
 	*out = root;
 	return 0;
-nomem:
+fail:
 	json_object_put(root);
 	return msr_err_set(err, -ENOMEM, "out of memory building the state");
 }
