@@ -375,6 +375,16 @@ static int get_int(struct ctx *c, struct json_object *obj, const char *at,
 	return 0;
 }
 
+/* Up to 40 bytes of @s, non-printable ones as '?', for messages. */
+static void excerpt(const char *s, size_t len, char out[41])
+{
+	size_t n = len < 40 ? len : 40;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[n] = 0;
+}
+
 /* "0x" and 1 to @digits hex digits, nothing else. */
 static int parse_hex(struct ctx *c, const char *field, struct json_object *v,
 		     int digits, uint64_t *out)
@@ -382,17 +392,18 @@ static int parse_hex(struct ctx *c, const char *field, struct json_object *v,
 	const char *s;
 	uint64_t x = 0;
 	size_t len, n;
+	bool ok, fits = true;
+	char shown[41];
 	int rc = want_type(c, field, v, json_type_string);
 
 	if (rc < 0)
 		return rc;
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
-	if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-		goto bad_hex;
-	for (n = 2; n < len; n++) {
+	ok = len >= 3 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	for (n = 2; ok && n < len; n++) {
 		char ch = s[n];
-		unsigned int d;
+		unsigned int d = 0;
 
 		if (ch >= '0' && ch <= '9')
 			d = (unsigned int)(ch - '0');
@@ -401,19 +412,19 @@ static int parse_hex(struct ctx *c, const char *field, struct json_object *v,
 		else if (ch >= 'A' && ch <= 'F')
 			d = (unsigned int)(ch - 'A' + 10);
 		else
-			goto bad_hex;
-		if (x >> 60)
-			goto too_big;
+			ok = false;
+		if (ok && x >> 60)
+			fits = false;
 		x = x << 4 | d;
 	}
-	if (digits < 16 && x >> (4 * digits))
-		goto too_big;
+	excerpt(s, len, shown);
+	if (!ok)
+		return bad(c, field, "bad hex '%s'", shown);
+	if (!fits || (digits < 16 && x >> (4 * digits)))
+		return bad(c, field, "'%s' does not fit in %d bits", shown,
+			   4 * digits);
 	*out = x;
 	return 0;
-too_big:
-	return bad(c, field, "'%.40s' does not fit in %d bits", s, 4 * digits);
-bad_hex:
-	return bad(c, field, "bad hex '%.40s'", s);
 }
 
 static int cmp_state_msr(const void *a, const void *b)
@@ -439,15 +450,14 @@ static int load_msr(struct ctx *c, struct msr_state *st, size_t i,
 	if ((rc = want_type(c, at, o, json_type_object)) < 0 ||
 	    (rc = only_keys(c, o, at, keys)) < 0)
 		return rc;
-	json_object_object_get_ex(o, "msr", &v);
 	snprintf(field, sizeof(field), "%s.msr", at);
-	if ((rc = parse_hex(c, field, v, 8, &x)) < 0)
+	if ((rc = get(c, o, at, "msr", json_type_string, &v)) < 0 ||
+	    (rc = parse_hex(c, field, v, 8, &x)) < 0)
 		return rc;
 	m->msr = (uint32_t)x;
-	v = NULL;
-	json_object_object_get_ex(o, "mask", &v);
 	snprintf(field, sizeof(field), "%s.mask", at);
-	if ((rc = parse_hex(c, field, v, 16, &m->wmask)) < 0)
+	if ((rc = get(c, o, at, "mask", json_type_string, &v)) < 0 ||
+	    (rc = parse_hex(c, field, v, 16, &m->wmask)) < 0)
 		return rc;
 	/* The mask must be the one the recorded allowlist gives. */
 	e = al_find(al->entries, al->count, m->msr);
@@ -554,9 +564,8 @@ static int load_root(struct ctx *c, struct json_object *root,
 	    (rc = get_str(c, root, "", "boot_id", st->boot_id,
 			  sizeof(st->boot_id))) < 0)
 		return rc;
-	v = NULL;
-	json_object_object_get_ex(root, "created", &v);
-	if ((rc = parse_hex(c, "created", v, 16, &x)) < 0)
+	if ((rc = get(c, root, "", "created", json_type_string, &v)) < 0 ||
+	    (rc = parse_hex(c, "created", v, 16, &x)) < 0)
 		return rc;
 	if (x > INT64_MAX)
 		return bad(c, "created", "out of range");
