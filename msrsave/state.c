@@ -309,6 +309,16 @@ static int get(struct ctx *c, struct json_object *obj, const char *at,
 	return want_type(c, field, *out, t);
 }
 
+/* Up to 40 bytes of @s, non-printable ones as '?', for messages. */
+static void excerpt(const char *s, size_t len, char out[41])
+{
+	size_t n = len < 40 ? len : 40;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[n] = 0;
+}
+
 /* Refuse keys a reader would otherwise silently drop (e.g. typos). */
 static int only_keys(struct ctx *c, struct json_object *obj, const char *at,
 		     const char *const *keys)
@@ -321,9 +331,13 @@ static int only_keys(struct ctx *c, struct json_object *obj, const char *at,
 		for (const char *const *k = keys; *k; k++)
 			if (!strcmp(*k, key))
 				known = true;
-		if (!known)
+		if (!known) {
+			char shown[41];
+
+			excerpt(key, strlen(key), shown);
 			return bad(c, *at ? at : "(top level)",
-				   "unknown field '%s'", key);
+				   "unknown field '%s'", shown);
+		}
 	}
 	return 0;
 }
@@ -373,16 +387,6 @@ static int get_int(struct ctx *c, struct json_object *obj, const char *at,
 	}
 	*out = n;
 	return 0;
-}
-
-/* Up to 40 bytes of @s, non-printable ones as '?', for messages. */
-static void excerpt(const char *s, size_t len, char out[41])
-{
-	size_t n = len < 40 ? len : 40;
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	out[n] = 0;
 }
 
 /* "0x" and 1 to @digits hex digits, nothing else. */
@@ -547,9 +551,13 @@ static int load_root(struct ctx *c, struct json_object *root,
 	if ((rc = want_type(c, "(top level)", root, json_type_object)) < 0 ||
 	    (rc = get_str(c, root, "", "format", fmt, sizeof(fmt))) < 0)
 		return rc;
-	if (strcmp(fmt, MSRSAVE_STATE_FORMAT))
-		return bad(c, "format", "'%s' is not '%s'", fmt,
+	if (strcmp(fmt, MSRSAVE_STATE_FORMAT)) {
+		char shown[41];
+
+		excerpt(fmt, strlen(fmt), shown);
+		return bad(c, "format", "'%s' is not '%s'", shown,
 			   MSRSAVE_STATE_FORMAT);
+	}
 	if ((rc = get_int(c, root, "", "version", INT64_MIN, INT64_MAX, &n)) <
 	    0)
 		return rc;
@@ -754,14 +762,14 @@ static int check_duplicate_keys(const char *text, size_t len,
 				if (keys[k].len == i - start &&
 				    !memcmp(text + keys[k].at, text + start,
 					    i - start)) {
-					rc = msr_err_set(
-					    c->err, -EINVAL,
-					    "%s: duplicate key '%.*s' at "
-					    "byte %zu",
-					    c->name,
-					    (int)(i - start > 64 ? 64
-								 : i - start),
-					    text + start, start - 1);
+					char shown[41];
+
+					excerpt(text + start, i - start, shown);
+					rc = msr_err_set(c->err, -EINVAL,
+							 "%s: duplicate key "
+							 "'%s' at byte %zu",
+							 c->name, shown,
+							 start - 1);
 					break;
 				}
 			}
