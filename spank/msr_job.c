@@ -40,6 +40,7 @@ struct job_record {
 	char profile[MSR_CONFIG_NAME_MAX];
 	char status[16]; /* "active" or "refused" */
 	char reason[WHY_MAX];
+	char slurmd[64]; /* "PID:STARTTIME" of the slurmd that ran the prolog */
 	int64_t started;
 };
 
@@ -208,6 +209,48 @@ static bool job_is_live(const char *job_id)
 	return live;
 }
 
+/*
+ * "PID:STARTTIME" of the slurmd running this prolog/epilog (the nearest
+ * ancestor named slurmd), or "" when there is none.  While that same
+ * slurmd runs, it will run the epilog of every job it started, so such a
+ * job counts as live even in the moment between its prolog and the start
+ * of its first slurmstepd.
+ */
+static void slurmd_instance(char *buf, size_t cap)
+{
+	pid_t pid = getppid();
+
+	buf[0] = '\0';
+	for (int depth = 0; depth < 8 && pid > 1; depth++) {
+		char path[64], stat[1024], *comm_end;
+		unsigned long long start = 0;
+		int ppid = 0, fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (n <= 0)
+			return;
+		stat[n] = '\0';
+		comm_end = strrchr(stat, ')');
+		if (!comm_end ||
+		    sscanf(comm_end + 2,
+			   "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			   "%*d %*d %*d %*d %*d %*d %llu",
+			   &ppid, &start) != 2)
+			return;
+		if (strstr(stat, " (slurmd)") == strchr(stat, ' ')) {
+			snprintf(buf, cap, "%d:%llu", (int)pid, start);
+			return;
+		}
+		pid = ppid;
+	}
+}
+
 /* ---- audit log ---------------------------------------------------------- */
 
 static void audit(const struct msr_config *cfg, const struct msr_job_ctx *job,
@@ -358,6 +401,7 @@ static int record_write(const struct msr_config *cfg,
 			       json_object_new_string(r->profile));
 	json_object_object_add(o, "status", json_object_new_string(r->status));
 	json_object_object_add(o, "reason", json_object_new_string(r->reason));
+	json_object_object_add(o, "slurmd", json_object_new_string(r->slurmd));
 	json_object_object_add(o, "started", json_object_new_int64(r->started));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	record_path(path, sizeof(path), cfg, r->job_id);
@@ -411,6 +455,9 @@ static int record_load(const struct msr_config *cfg, const char *job_id,
 	s = json_str(o, "requested");
 	if (s)
 		snprintf(r->requested, sizeof(r->requested), "%s", s);
+	s = json_str(o, "slurmd");
+	if (s)
+		snprintf(r->slurmd, sizeof(r->slurmd), "%.63s", s);
 	if (!json_object_object_get_ex(o, "uid", &v) ||
 	    !json_object_is_type(v, json_type_int))
 		goto fail;
@@ -426,9 +473,13 @@ fail:
 	return rc;
 }
 
-/* A job still using the snapshot: recorded, not released, and alive. */
+/*
+ * A job still using the snapshot: recorded, not released, and alive (a
+ * slurmstepd of it runs, or the slurmd that ran its prolog still runs).
+ */
 static bool record_is_live(const struct msr_config *cfg, const char *job_id)
 {
+	char self[64];
 	struct job_record rec;
 	struct msr_err err = {{0}};
 
@@ -436,7 +487,10 @@ static bool record_is_live(const struct msr_config *cfg, const char *job_id)
 		return false;
 	if (strcmp(rec.status, "released") == 0)
 		return false;
-	return job_is_live(job_id);
+	if (job_is_live(job_id))
+		return true;
+	slurmd_instance(self, sizeof(self));
+	return self[0] && strcmp(self, rec.slurmd) == 0;
 }
 
 static void record_remove(const struct msr_config *cfg, const char *job_id)
@@ -446,6 +500,21 @@ static void record_remove(const struct msr_config *cfg, const char *job_id)
 	record_path(path, sizeof(path), cfg, job_id);
 	if (unlink(path) < 0 && errno != ENOENT)
 		LOG_ERR("cannot remove %s: %s", path, strerror(errno));
+}
+
+/*
+ * The job's epilog ran but failed: its record no longer counts as a live
+ * user of the snapshot (else the kept snapshot would wait for this slurmd
+ * to restart), but stays beside it as ID.json.failed for inspection.
+ */
+static void retire_record(const struct msr_config *cfg, const char *job_id)
+{
+	char path[MSR_CONFIG_PATH_MAX + 64], kept[MSR_CONFIG_PATH_MAX + 80];
+
+	record_path(path, sizeof(path), cfg, job_id);
+	snprintf(kept, sizeof(kept), "%s.failed", path);
+	if (rename(path, kept) < 0 && errno != ENOENT)
+		LOG_ERR("cannot rename %s: %s", path, strerror(errno));
 }
 
 /* Job ids with a record, except @skip (may be NULL). */
@@ -1071,7 +1140,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	if (rc == -ENOENT) {
 		/* Records without a snapshot are left-overs of a crash. */
 		for (size_t i = 0; i < nids; i++) {
-			if (!job_is_live(ids[i]))
+			if (!record_is_live(cfg, ids[i]))
 				record_remove(cfg, ids[i]);
 		}
 		rc = 0;
@@ -1181,6 +1250,7 @@ static void fill_record(struct job_record *r, const struct msr_job_ctx *job,
 	snprintf(r->status, sizeof(r->status), "%s",
 		 why[0] ? "refused" : "active");
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
+	slurmd_instance(r->slurmd, sizeof(r->slurmd));
 	r->started = time(NULL);
 }
 
@@ -1468,8 +1538,10 @@ fail:
 		job->node, err.msg);
 	snprintf(ev.message, sizeof(ev.message), "%s", err.msg);
 failed:
-	if (lock >= 0)
+	if (lock >= 0) {
+		retire_record(cfg, job->job_id);
 		audit(cfg, job, &ev);
+	}
 	rc = rc < 0 ? rc : -EIO;
 	if (rc == -ENOENT)
 		rc = -EIO;

@@ -108,8 +108,10 @@ write_msr_conf() {
 		BootIdFile=$T/boot_id
 		Profile=perf Overlays=$T/al/perf Description="performance tuning: MC0 address and misc registers"
 		Profile=power Overlays=$T/al/power Description="power capping: package power limit"
+		Profile=broken Overlays=$T/al/missing Description="an overlay file that does not exist"
 		Partition=debug Profiles=default,perf Default=default
 		Partition=batch Profiles=default,perf,power Default=perf
+		Partition=other Profiles=default,broken Default=default
 		Partition=DEFAULT Profiles=default,perf Default=default
 	EOF
 }
@@ -187,7 +189,8 @@ start_munge() {
 	chmod 0400 "$T/munge/munge.key"
 	munged -F --force --key-file="$T/munge/munge.key" \
 		--socket="$T/munge/munge.sock" --pid-file="$T/munge/munged.pid" \
-		--log-file="$T/log/munged.log" --seed-file="$T/munge/seed" &
+		--log-file="$T/log/munged.log" --seed-file="$T/munge/seed" \
+		>>"$T/log/munged.out" 2>&1 &
 	PIDS+=($!)
 	wait_for 10 test -S "$T/munge/munge.sock" || die "munged did not start"
 }
