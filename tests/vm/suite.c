@@ -2755,6 +2755,25 @@ static void t_allowlist_tool(struct suite *s, struct cmd_result *r)
 	snprintf(base, sizeof(base), "%s/allowlists/al_06_8F", s->repo);
 	snprintf(prof, sizeof(prof), "%s/allowlists/profiles/freq/al_06_8F",
 		 s->repo);
+	/* The shell forms the documentation gives. */
+	al_install(test_list);
+	run_cmd((char *const[]){"/bin/cat", ALLOWLIST_DEV, NULL}, r);
+	check_exit(s, 0, r, "tools: cat " ALLOWLIST_DEV);
+	check_text(s, test_list_canon, strlen(test_list_canon), r->out, r->len,
+		   "tools: cat shows the canonical list");
+	run_cmd((char *const[]){"/bin/sh", "-c", "echo > " ALLOWLIST_DEV, NULL},
+		r);
+	check_exit(s, 0, r, "tools: echo > " ALLOWLIST_DEV);
+	al_is(s, AL_HEADER_TEXT, "tools: echo > msr_allowlist cleared it");
+	run_cmd(
+	    (char *const[]){
+		"/bin/sh", "-c",
+		"printf '0x402 0x0\\n0x402 0x1\\n' > " ALLOWLIST_DEV, NULL},
+	    r);
+	check(s, r->status != 0, "exit 0",
+	      "tools: shell write of a duplicate fails");
+	al_is(s, AL_HEADER_TEXT,
+	      "tools: failed shell write kept the (empty) list");
 	run_cmd((char *const[]){tool, "install", emu, NULL}, r);
 	if (check_exit(s, 0, r,
 		       "tools: msr-allowlist install emulator/baseline"))
