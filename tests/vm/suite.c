@@ -54,8 +54,10 @@
 #define AL_MAX	       (128 * 1024 + 1)
 #define MAX_CPUS       64
 #define OP_SENTINEL    0x5a5a /* never a valid op->err: must be overwritten */
-#define ABSENT_CPU     4000
-#define UNPRIV_UID     65534
+/* Input data of read ops under stress: a read that ran replaces it. */
+#define READ_SENTINEL UINT64_C(0xdeadbeefcafef00d)
+#define ABSENT_CPU    4000
+#define UNPRIV_UID    65534
 
 /* MSRs the emulator stores (PLATFORM.md), restored after each test. */
 #define MSR_MCG_CAP   0x179u
@@ -2407,8 +2409,8 @@ static void batch_worker(const struct suite *s, int id, double until,
 		for (int i = 0; i < s->ncpus; i++) {
 			int c = s->cpus[(i + id) % s->ncpus];
 
-			op_set(&ops[n++], c, MSR_MC0_ADDR, true, 0);
-			op_set(&ops[n++], c, MSR_MC0_MISC, true, 0);
+			op_set(&ops[n++], c, MSR_MC0_ADDR, true, READ_SENTINEL);
+			op_set(&ops[n++], c, MSR_MC0_MISC, true, READ_SENTINEL);
 			op_set(&ops[n++], c, MSR_MC0_MISC, false,
 			       (uint64_t)w->rounds << 16);
 		}
@@ -2425,6 +2427,12 @@ static void batch_worker(const struct suite *s, int id, double until,
 				worker_bad(w, "op %zu (cpu %d msr 0x%x) err %s",
 					   i, ops[i].cpu, ops[i].msr,
 					   errname(ops[i].err, b, 32));
+			if (ops[i].err == 0 && ops[i].isrdmsr &&
+			    ops[i].msrdata == READ_SENTINEL)
+				worker_bad(w,
+					   "read op %zu (cpu %d msr 0x%x) "
+					   "reported success but read nothing",
+					   i, ops[i].cpu, ops[i].msr);
 			if (rc == 0 && ops[i].err != 0)
 				worker_bad(
 				    w, "batch returned 0 with op %zu err %d", i,
@@ -3214,6 +3222,11 @@ static void u_suite(struct suite *s)
 	fd = open(ALLOWLIST_DEV, O_WRONLY | O_CLOEXEC);
 	check_rc(s, -EACCES, fd < 0 ? -errno : 0,
 		 "unpriv: cannot open the allowlist for writing");
+	if (fd >= 0)
+		close(fd);
+	fd = open(ALLOWLIST_DEV, O_RDONLY | O_CLOEXEC);
+	check_rc(s, -EACCES, fd < 0 ? -errno : 0,
+		 "unpriv: cannot read the allowlist (root's, 0600)");
 	if (fd >= 0)
 		close(fd);
 	fd = open(SYS_PARAMS "/inject_eio_msr", O_WRONLY | O_CLOEXEC);
