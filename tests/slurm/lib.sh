@@ -117,6 +117,8 @@ write_msr_conf() {
 }
 
 # write_slurm_conf: nodes n1 (host netns) and, with NNODES3=1, m1..m3.
+# SLURM_NODE_CPUS (default 2) and SLURM_PARTITIONS (PartitionName= lines
+# replacing debug/batch/other) let tests/vm/stack-guest.sh reuse it.
 write_slurm_conf() {
 	local ctl_addr=127.0.0.1
 	[ "$NNODES3" = 1 ] && ctl_addr=$BR_ADDR
@@ -157,16 +159,20 @@ write_slurm_conf() {
 		InactiveLimit=0
 		PlugStackConfig=$T/plugstack.conf
 		${EXTRA_SLURM_CONF:-}
-		NodeName=n1 NodeAddr=127.0.0.1 CPUs=2 RealMemory=500 State=UNKNOWN
+		NodeName=n1 NodeAddr=127.0.0.1 CPUs=${SLURM_NODE_CPUS:-2} RealMemory=500 State=UNKNOWN
 	EOF
 	if [ "$NNODES3" = 1 ]; then
 		echo "NodeName=m[1-3] NodeAddr=$NODE_ADDRS CPUs=2 RealMemory=500 State=UNKNOWN" >>"$T/slurm.conf"
 	fi
-	cat >>"$T/slurm.conf" <<-EOF
-		PartitionName=debug Nodes=n1 Default=YES MaxTime=INFINITE State=UP
-		PartitionName=batch Nodes=n1 MaxTime=INFINITE State=UP
-		PartitionName=other Nodes=n1 MaxTime=INFINITE State=UP
-	EOF
+	if [ -n "${SLURM_PARTITIONS:-}" ]; then
+		printf '%s\n' "$SLURM_PARTITIONS" >>"$T/slurm.conf"
+	else
+		cat >>"$T/slurm.conf" <<-EOF
+			PartitionName=debug Nodes=n1 Default=YES MaxTime=INFINITE State=UP
+			PartitionName=batch Nodes=n1 MaxTime=INFINITE State=UP
+			PartitionName=other Nodes=n1 MaxTime=INFINITE State=UP
+		EOF
+	fi
 	if [ "$NNODES3" = 1 ]; then
 		echo "PartitionName=multi Nodes=m[1-3] MaxTime=INFINITE State=UP" >>"$T/slurm.conf"
 	fi
