@@ -97,6 +97,7 @@ struct suite {
 	int n, passed, failed;
 	bool root;
 	const char *ko, *repo, *build, *scratch, *merged;
+	void *bad; /* a PROT_NONE page: a pointer the kernel cannot copy */
 	gid_t gid;
 	int cpus[MAX_CPUS]; /* online at start, ascending */
 	int ncpus;
@@ -980,6 +981,15 @@ static char *ref_render(struct ref_list *l, size_t *len)
 	return buf;
 }
 
+/* An address userspace may pass but the kernel cannot copy: PROT_NONE. */
+static void *bad_page(void)
+{
+	void *p =
+	    mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 /* ---- sections: devices and values ------------------------------------ */
 
 static int node_mode(const char *path, unsigned int *mode, unsigned int *uid,
@@ -1229,7 +1239,52 @@ static void t_percpu(struct suite *s)
 		off = lseek(fd, MSR_TSC_AUX, SEEK_SET);
 		check_long(s, MSR_TSC_AUX, off,
 			   "percpu: SEEK_SET to an address above 2^31");
+		off = lseek(fd, -1, SEEK_SET);
+		check_rc(s, -EINVAL, off < 0 ? -errno : 0,
+			 "percpu: negative SEEK_SET refused");
+		off = lseek(fd, MSR_MC0_MISC, SEEK_SET);
+		if (read(fd, &v, 8) != 8)
+			rc = -errno;
+		off = lseek(fd, 0, SEEK_CUR);
+		check_long(s, MSR_MC0_MISC, off,
+			   "percpu: read(2) leaves the offset at the MSR");
+		/* Offsets beyond 32 bits name no MSR (not 0x402 truncated). */
+		{
+			ssize_t r = pread(fd, &v, 8, (off_t)0x100000402ll);
+
+			check_rc(s, -EACCES, r < 0 ? -errno : (int)r,
+				 "percpu: read at offset 0x100000402 refused");
+			r = pwrite(fd, &v, 8, (off_t)0x100000402ll);
+			check_rc(s, -EACCES, r < 0 ? -errno : (int)r,
+				 "percpu: write at offset 0x100000402 refused");
+		}
+		/* Bad user buffers. */
+		{
+			ssize_t r;
+
+			rc = cpu_rd(s->cpus[0], MSR_MC0_ADDR, &old);
+			r = pread(fd, s->bad, 8, MSR_MC0_ADDR);
+			check_rc(s, -EFAULT, r < 0 ? -errno : (int)r,
+				 "percpu: read into a bad buffer is EFAULT");
+			r = pwrite(fd, s->bad, 8, MSR_MC0_ADDR);
+			check_rc(s, -EFAULT, r < 0 ? -errno : (int)r,
+				 "percpu: write from a bad buffer is EFAULT");
+			rc = cpu_rd(s->cpus[0], MSR_MC0_ADDR, &v);
+			check_u64(s, old, v,
+				  "percpu: the EFAULT write changed nothing");
+		}
 		close(fd);
+	}
+	/* A bad buffer on the allowlist device leaves the list as it was. */
+	{
+		int afd = open(ALLOWLIST_DEV, O_WRONLY | O_CLOEXEC);
+		ssize_t r = afd < 0 ? -1 : write(afd, s->bad, 64);
+
+		check_rc(s, -EFAULT, r < 0 ? -errno : (int)r,
+			 "allowlist: write from a bad buffer is EFAULT");
+		if (afd >= 0)
+			close(afd);
+		al_is(s, test_list_canon, "EFAULT write");
 	}
 	snprintf(b1, sizeof(b1), "percpu: restore");
 	restore_msrs(s, &sv, b1);
@@ -3356,6 +3411,7 @@ int main(int argc, char **argv)
 	    (s.root && (!s.ko || !s.build || !s.scratch || !s.merged)))
 		return usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	s.bad = bad_page();
 	signal(SIGPIPE, SIG_IGN);
 
 	s.ncpus = online_cpus(s.cpus, MAX_CPUS);
