@@ -2,9 +2,11 @@
 # Runs inside the test guest, chrooted into the host's root (read-only 9p):
 # the suite as root, then as an unprivileged user in the device group, the
 # same way udev's rules would let a trusted user in.
-# Args: WORK BUILD REPO "MISSING_CMDS"
+# Environment (from tests/vm/run through the initramfs): MSR_VM_WORK,
+# MSR_BUILD_DIR, MSR_VM_REPO, MSR_VM_MISSING.
 set -u
-work=$1 build=$2 repo=$3 missing_cmds=$4
+work=$MSR_VM_WORK build=$MSR_BUILD_DIR repo=$MSR_VM_REPO
+missing_cmds=${MSR_VM_MISSING:-}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export TMPDIR=/run/msr-vm
 mkdir -p "$TMPDIR"
