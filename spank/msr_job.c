@@ -668,6 +668,27 @@ fail:
 	return rc;
 }
 
+/*
+ * Is @want already the live list?  Then installing it again would change
+ * nothing (on a file-backed tree it would cost two fsyncs).
+ */
+static bool allowlist_is_live(struct msr_dev *dev,
+			      const struct msr_allowlist *want)
+{
+	struct msr_allowlist live = {0};
+	struct msr_err err = {{0}};
+	bool same;
+
+	if (msr_dev_allowlist_read(dev, &live, &err) < 0)
+		return false;
+	same = live.count == want->count;
+	for (size_t i = 0; same && i < live.count; i++)
+		same = live.entries[i].msr == want->entries[i].msr &&
+		       live.entries[i].wmask == want->entries[i].wmask;
+	msr_allowlist_free(&live);
+	return same;
+}
+
 /* Put the baseline back; logs and returns an error when that fails. */
 static int reinstall_baseline(const struct msr_config *cfg, struct msr_dev *dev)
 {
@@ -677,7 +698,7 @@ static int reinstall_baseline(const struct msr_config *cfg, struct msr_dev *dev)
 	int rc;
 
 	rc = load_baseline(cfg, &base, used, sizeof(used), &err);
-	if (rc == 0)
+	if (rc == 0 && !allowlist_is_live(dev, &base))
 		rc = msr_dev_allowlist_install(dev, &base, &err);
 	msr_allowlist_free(&base);
 	if (rc < 0)
@@ -780,23 +801,6 @@ static int archive_state(const struct msr_config *cfg, struct msr_state *st,
 		return rc;
 	prune_archive(cfg);
 	return 0;
-}
-
-static bool allowlist_is_live(struct msr_dev *dev,
-			      const struct msr_allowlist *want)
-{
-	struct msr_allowlist live = {0};
-	struct msr_err err = {{0}};
-	bool same;
-
-	if (msr_dev_allowlist_read(dev, &live, &err) < 0)
-		return false;
-	same = live.count == want->count;
-	for (size_t i = 0; same && i < live.count; i++)
-		same = live.entries[i].msr == want->entries[i].msr &&
-		       live.entries[i].wmask == want->entries[i].wmask;
-	msr_allowlist_free(&live);
-	return same;
 }
 
 /*
@@ -1283,9 +1287,11 @@ static int take_snapshot(const struct msr_config *cfg,
 	if (rc < 0)
 		goto fail;
 	installed = true;
-	rc = msr_dev_allowlist_install(dev, &list, err);
-	if (rc < 0)
-		goto fail;
+	if (!allowlist_is_live(dev, &list)) {
+		rc = msr_dev_allowlist_install(dev, &list, err);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = msr_snapshot(dev, &list, desc, MSR_SNAP_WRITABLE_ONLY, &st, err);
 	if (rc < 0)
 		goto fail;

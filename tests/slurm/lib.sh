@@ -55,6 +55,15 @@ msrset() {
 	printf "$bytes" | dd of="$1" bs=1 seek="$(($2))" conv=notrunc status=none
 }
 
+# canonical_list FILE: an allowlist as the device prints it back.
+canonical_list() {
+	local addr mask
+	echo "# MSR # Write Mask # Comment"
+	sed 's/#.*//' "$1" | while read -r addr mask; do
+		[ -n "$addr" ] && printf '0x%08X 0x%016X\n' "$((addr))" "$((mask))"
+	done
+}
+
 # make_devtree DIR NCPUS: a file-backed tree with distinct start values.
 make_devtree() {
 	local dir=$1 n=$2 c
@@ -70,7 +79,8 @@ make_devtree() {
 		msrset "$dir/$c/msr_safe" 0x10 $((0x123456 + c))
 		chmod 0666 "$dir/$c/msr_safe"
 	done
-	cp "$T/al/baseline" "$dir/msr_allowlist"
+	# As the device shows it: header and canonical lines.
+	canonical_list "$T/al/baseline" >"$dir/msr_allowlist"
 	chmod 0755 "$dir" "$dir"/*
 }
 
