@@ -124,6 +124,20 @@ static int check_private_file(const char *path, struct msr_err *err)
 	return 0;
 }
 
+/* STATE, STATE/jobs and STATE/archive, each root's and private. */
+static int ensure_state_dirs(const struct msr_config *cfg, struct msr_err *err)
+{
+	static const char *const subdirs[] = {"jobs", "archive"};
+	char dir[MSR_CONFIG_PATH_MAX + 16];
+	int rc = ensure_dir(cfg->state_dir, err);
+
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		path_in(dir, sizeof(dir), cfg, subdirs[i]);
+		rc = ensure_dir(dir, err);
+	}
+	return rc;
+}
+
 static int lock_state(const struct msr_config *cfg, int *fd_out,
 		      struct msr_err *err)
 {
@@ -1339,7 +1353,7 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 {
 	const struct msr_config *cfg = job->cfg;
 	struct event ev = {.kind = "prolog", .outcome = "failed"};
-	char boot_id[64], why[WHY_MAX] = "", dir[MSR_CONFIG_PATH_MAX + 16];
+	char boot_id[64], why[WHY_MAX] = "";
 	const char *want, *profile;
 	struct msr_state *shared = NULL;
 	struct job_record rec;
@@ -1349,15 +1363,7 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
-	rc = ensure_dir(cfg->state_dir, &err);
-	if (rc < 0)
-		goto fail;
-	path_in(dir, sizeof(dir), cfg, "jobs");
-	rc = ensure_dir(dir, &err);
-	if (rc < 0)
-		goto fail;
-	path_in(dir, sizeof(dir), cfg, "archive");
-	rc = ensure_dir(dir, &err);
+	rc = ensure_state_dirs(cfg, &err);
 	if (rc < 0)
 		goto fail;
 	rc = lock_state(cfg, &lock, &err);
@@ -1459,7 +1465,7 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
-	rc = ensure_dir(cfg->state_dir, &err);
+	rc = ensure_state_dirs(cfg, &err);
 	if (rc < 0)
 		goto fail;
 	rc = lock_state(cfg, &lock, &err);
