@@ -333,6 +333,11 @@ static int parse_profile(struct msr_config *cfg, const struct word *w, int nw,
 	if (msr_profile_name_check(w[0].value) < 0)
 		return where_err(err, -EINVAL, o,
 				 "bad profile name: ", w[0].value);
+	if (strcmp(w[0].value, "help") == 0)
+		return where_err(err, -EINVAL, o,
+				 "'help' is reserved (--msr-profile=help lists "
+				 "the profiles)",
+				 "");
 	snprintf(p.name, sizeof(p.name), "%.63s", w[0].value);
 	for (size_t i = 1; i < cfg->nprofiles; i++) {
 		if (strcmp(cfg->profiles[i].name, p.name) == 0)

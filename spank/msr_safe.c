@@ -124,6 +124,7 @@ static void print_help(const struct msr_config *cfg)
 static int option_cb(int val, const char *optarg, int remote)
 {
 	char why[512];
+	int rc;
 
 	(void)val;
 	if (remote)
@@ -140,15 +141,12 @@ static int option_cb(int val, const char *optarg, int remote)
 		print_help(&plugin.cfg);
 		exit(0);
 	}
-	/* Partition rules are applied by the prolog, which knows it. */
-	if (msr_config_check(&plugin.cfg, NULL, optarg, why, sizeof(why)) ==
-		-EINVAL ||
-	    !msr_config_profile(&plugin.cfg, optarg)) {
-		if (msr_profile_name_check(optarg) == 0)
-			snprintf(why, sizeof(why),
-				 "unknown profile '%s' (--msr-profile=help "
-				 "lists them)",
-				 optarg);
+	/*
+	 * Only the name here: the partition rules need the partition, which
+	 * the prolog knows (and it checks the name again, as root).
+	 */
+	rc = msr_config_check(&plugin.cfg, NULL, optarg, why, sizeof(why));
+	if (rc == -EINVAL || rc == -ENOENT) {
 		LOG_ERR("%s", why);
 		return -1;
 	}

@@ -141,6 +141,8 @@ static const struct bad_case {
      "site.conf:2: unknown key in a Profile line: Color"},
     {"Baseline=/b\nProfile=p Description=x\nProfile=p Description=y\n", -EEXIST,
      "site.conf:3: profile defined twice: p"},
+    {"Baseline=/b\nProfile=help Description=x\n", -EINVAL,
+     "site.conf:2: 'help' is reserved"},
     {"Baseline=/b\nProfile=../p Description=x\n", -EINVAL,
      "site.conf:2: bad profile name: ../p"},
     {"Baseline=/b\nProfile=p Overlays=/a,/a Description=x\n", -EINVAL,
