@@ -225,8 +225,14 @@ wait_for() {
 setup_netns() {
 	local i ns
 	BRIDGE=msb$$
-	BR_ADDR=10.213.$((RANDOM % 200 + 20)).1
-	local net=${BR_ADDR%.1}
+	local octet net
+	# A /24 no other interface (e.g. a concurrent run) uses.
+	for _ in $(seq 1 50); do
+		octet=$((RANDOM % 200 + 20))
+		ip -4 -o addr show | grep -q " 10\.213\.$octet\." || break
+	done
+	BR_ADDR=10.213.$octet.1
+	net=${BR_ADDR%.1}
 	ip link add "$BRIDGE" type bridge || die "cannot create bridge"
 	ip addr add "$BR_ADDR/24" dev "$BRIDGE"
 	ip link set "$BRIDGE" up
