@@ -1059,6 +1059,23 @@ static void t_version(struct suite *s)
 			   strlen(MSR_SAFE_VERSION_STR "\n"), text, len,
 			   "version: device says " MSR_SAFE_VERSION_STR);
 	free(text);
+	text = NULL;
+	/* One byte at a time gives the same text. */
+	{
+		int fd = open(VERSION_DEV, O_RDONLY | O_CLOEXEC);
+		char buf[32];
+		size_t n = 0;
+		ssize_t r = 0;
+
+		while (fd >= 0 && n < sizeof(buf) &&
+		       (r = read(fd, buf + n, 1)) == 1)
+			n++;
+		check_text(s, MSR_SAFE_VERSION_STR "\n",
+			   strlen(MSR_SAFE_VERSION_STR "\n"), buf, n,
+			   "version: 1-byte reads give the same text");
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 /* Remember MC0_ADDR, MC0_MISC and TSC_AUX of every CPU (full list live). */
@@ -1398,6 +1415,43 @@ static void t_batch(struct suite *s)
 	check_rc(s, -EACCES, rc,
 		 "batch: call returns the first error (EACCES)");
 
+	/* Ops on one CPU run in array order: each read sees the write
+	 * before it, even with another CPU's ops in between. */
+	{
+		int c0 = s->cpus[0], c1 = s->cpus[s->ncpus - 1];
+
+		op_set(&ops[0], c0, MSR_MC0_ADDR, false, 0xa1);
+		op_set(&ops[1], c1, MSR_MC0_ADDR, false, 0xb1);
+		op_set(&ops[2], c0, MSR_MC0_ADDR, true, 0);
+		op_set(&ops[3], c0, MSR_MC0_ADDR, false, 0xa2);
+		op_set(&ops[4], c1, MSR_MC0_ADDR, true, 0);
+		op_set(&ops[5], c0, MSR_MC0_ADDR, true, 0);
+		rc = batch_run(ops, 6);
+		check_rc(s, 0, rc, "batch: interleaved writes and reads");
+		check_u64(s, c0 == c1 ? 0xb1 : 0xa1, ops[2].msrdata,
+			  "batch: read after the first write sees it");
+		check_u64(s, 0xb1, ops[4].msrdata,
+			  "batch: the other CPU's read sees its own write");
+		check_u64(s, 0xa2, ops[5].msrdata,
+			  "batch: read after the second write sees it");
+		for (int i = 0; i < s->ncpus; i++)
+			cpu_wr(s->cpus[i], MSR_MC0_ADDR,
+			       pattern(s->cpus[i], 2));
+	}
+	/* The batch ioctl belongs to the batch device only. */
+	{
+		int pfd = cpu_open(s->cpus[0], O_RDWR);
+		struct msr_batch_array arr = {1, MSR_SAFE_VERSION_u32, &op};
+
+		op_set(&op, s->cpus[0], MSR_MC0_ADDR, true, 0);
+		rc = pfd < 0 ? pfd
+			     : (ioctl(pfd, X86_IOC_MSR_BATCH, &arr) < 0 ? -errno
+									: 0);
+		check_rc(s, -ENOTTY, rc,
+			 "batch: the ioctl on a per-CPU node is ENOTTY");
+		if (pfd >= 0)
+			close(pfd);
+	}
 	/* Absent CPUs. */
 	op_set(&ops[0], s->cpus[0], MSR_MC0_ADDR, true, 0);
 	op_set(&ops[1], ABSENT_CPU, MSR_MC0_ADDR, true, 0);
