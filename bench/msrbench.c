@@ -76,39 +76,67 @@ static int cmp_ll(const void *a, const void *b)
 /* One timed call of a path; returns 0 or a negative errno. */
 typedef int (*bench_fn)(struct bench *b, void *ctx);
 
-/*
- * Median time of one call of @fn: calibrate how many calls fill a
- * sample, then take the median over b->samples samples.
- */
-static int measure(struct bench *b, bench_fn fn, void *ctx, long long *ns)
-{
-	long long t, per_sample[32];
+/* A path under measurement: what to call and its median time per call. */
+struct timed {
+	bench_fn fn;
+	void *ctx;
 	long iters;
+	long long ns;
+};
+
+/*
+ * Median time of one call of each of @n paths.  Each path is first
+ * calibrated to how many calls fill a sample; then the samples of all
+ * paths alternate, so a change in the host's load (other guests on a
+ * shared machine) hits every path alike and their ratios stay fair.
+ */
+static int measure_many(struct bench *b, struct timed *t, size_t n)
+{
+	long long start, per_sample[8][32];
 	int rc;
 
-	rc = fn(b, ctx); /* warm up caches and lazily opened state */
-	if (rc < 0)
-		return rc;
-	t = now_ns();
-	rc = fn(b, ctx);
-	if (rc < 0)
-		return rc;
-	t = now_ns() - t;
-	iters = t > 0 ? (long)(b->sample_ns / t) : 1000;
-	if (iters < 1)
-		iters = 1;
-	for (int s = 0; s < b->samples; s++) {
-		t = now_ns();
-		for (long i = 0; i < iters; i++) {
-			rc = fn(b, ctx);
-			if (rc < 0)
-				return rc;
-		}
-		per_sample[s] = (now_ns() - t) / iters;
+	if (n > 8 || b->samples > 32)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		/* Warm up caches and lazily opened state, then calibrate. */
+		rc = t[i].fn(b, t[i].ctx);
+		if (rc < 0)
+			return rc;
+		start = now_ns();
+		rc = t[i].fn(b, t[i].ctx);
+		if (rc < 0)
+			return rc;
+		start = now_ns() - start;
+		t[i].iters = start > 0 ? (long)(b->sample_ns / start) : 1000;
+		if (t[i].iters < 1)
+			t[i].iters = 1;
 	}
-	qsort(per_sample, (size_t)b->samples, sizeof(*per_sample), cmp_ll);
-	*ns = per_sample[b->samples / 2];
+	for (int s = 0; s < b->samples; s++)
+		for (size_t i = 0; i < n; i++) {
+			start = now_ns();
+			for (long k = 0; k < t[i].iters; k++) {
+				rc = t[i].fn(b, t[i].ctx);
+				if (rc < 0)
+					return rc;
+			}
+			per_sample[i][s] = (now_ns() - start) / t[i].iters;
+		}
+	for (size_t i = 0; i < n; i++) {
+		qsort(per_sample[i], (size_t)b->samples, sizeof(long long),
+		      cmp_ll);
+		t[i].ns = per_sample[i][b->samples / 2];
+	}
 	return 0;
+}
+
+static int measure(struct bench *b, bench_fn fn, void *ctx, long long *ns)
+{
+	struct timed t = {.fn = fn, .ctx = ctx};
+	int rc;
+
+	rc = measure_many(b, &t, 1);
+	*ns = t.ns;
+	return rc;
 }
 
 static void report(const char *section, const char *path, long param,
@@ -233,7 +261,7 @@ static int bench_reads(struct bench *b)
 {
 	static const int ks[] = {1, 10, 100, 1000};
 	struct reads r = {0};
-	long long ns;
+	struct timed t[3];
 	int rc;
 
 	rc = install_synth(MAX_K, 0);
@@ -257,20 +285,16 @@ static int bench_reads(struct bench *b)
 				    .isrdmsr = 1,
 				    .msr = SYNTH_BASE + (uint32_t)i};
 			}
-		rc = measure(b, reads_batch, &r, &ns);
+		t[0] = (struct timed){.fn = reads_batch, .ctx = &r};
+		t[1] = (struct timed){.fn = reads_percpu, .ctx = &r};
+		t[2] = (struct timed){.fn = reads_stock, .ctx = &r};
+		rc = measure_many(b, t, b->stock ? 3 : 2);
 		if (rc < 0)
 			goto fail;
-		report("reads", "batch", r.k, ns, ops);
-		rc = measure(b, reads_percpu, &r, &ns);
-		if (rc < 0)
-			goto fail;
-		report("reads", "percpu", r.k, ns, ops);
-		if (b->stock) {
-			rc = measure(b, reads_stock, &r, &ns);
-			if (rc < 0)
-				goto fail;
-			report("reads", "stock", r.k, ns, ops);
-		}
+		report("reads", "batch", r.k, t[0].ns, ops);
+		report("reads", "percpu", r.k, t[1].ns, ops);
+		if (b->stock)
+			report("reads", "stock", r.k, t[2].ns, ops);
 	}
 fail:
 	if (rc < 0)
@@ -558,11 +582,11 @@ static int bench_msrsave(struct bench *b)
 	static const uint32_t real[] = {0x179, 0x198, 0x402, 0x403, 0xc0000103};
 	static const uint64_t real_mask[] = {0, 0, ~0ULL, ~0ULL, 0};
 	const size_t nreal = sizeof(real) / sizeof(real[0]);
-	struct save s;
+	struct save sb, sp;
+	struct timed t[2];
 	char dir[400], *text;
+	int rc, samples = b->samples;
 	size_t len;
-	long long ns;
-	int rc;
 
 	/* Writable entries with a partial mask: restore reads and merges. */
 	rc = list_text(real, real_mask, nreal, 0, SAVE_ENTRIES - nreal, 0xffff,
@@ -576,20 +600,23 @@ static int bench_msrsave(struct bench *b)
 	rc = percpu_dir(b, dir, sizeof(dir));
 	if (rc < 0)
 		goto fail;
-	s = (struct save){.dir = DEV_DIR, .want = MSR_BACKEND_BATCH};
-	rc = measure(b, save_restore_verify, &s, &ns);
+	sb = (struct save){.dir = DEV_DIR, .want = MSR_BACKEND_BATCH};
+	sp = (struct save){.dir = dir, .want = MSR_BACKEND_PERCPU};
+	t[0] = (struct timed){.fn = save_restore_verify, .ctx = &sb};
+	t[1] = (struct timed){.fn = save_restore_verify, .ctx = &sp};
+	rc = measure_many(b, t, 2);
 	if (rc < 0)
 		goto fail;
-	report("msrsave", "batch", SAVE_ENTRIES, ns, (long)s.values);
-	s = (struct save){.dir = dir, .want = MSR_BACKEND_PERCPU};
-	rc = measure(b, save_restore_verify, &s, &ns);
-	if (rc < 0)
-		goto fail;
-	report("msrsave", "percpu", SAVE_ENTRIES, ns, (long)s.values);
+	report("msrsave", "batch", SAVE_ENTRIES, t[0].ns, (long)sb.values);
+	report("msrsave", "percpu", SAVE_ENTRIES, t[1].ns, (long)sp.values);
+	/* The breakdown needs less precision: fewer samples. */
+	samples = b->samples;
+	b->samples = 3;
 	rc = bench_phases(b, DEV_DIR, "batch");
 	if (rc < 0)
 		goto fail;
 	rc = bench_phases(b, dir, "percpu");
+	b->samples = samples;
 fail:
 	if (rc < 0)
 		fprintf(stderr, "msrsave section: %s\n", strerror(-rc));
@@ -608,6 +635,21 @@ static int null_syscall(struct bench *b, void *ctx)
 	(void)b;
 	(void)ctx;
 	return syscall(SYS_getppid) > 0 ? 0 : -EIO;
+}
+
+/* What a snapshot does besides reading MSRs: identify the host. */
+static int identify(struct bench *b, void *ctx)
+{
+	struct msr_cpu_id id;
+	char boot_id[64];
+	int rc;
+
+	(void)b;
+	(void)ctx;
+	rc = msr_cpu_identify(NULL, &id, NULL);
+	if (rc == 0)
+		rc = msr_boot_id(boot_id, sizeof(boot_id), NULL);
+	return rc;
 }
 
 static int one_batch(struct bench *b, void *ctx)
@@ -630,7 +672,9 @@ static int one_pread(struct bench *b, void *ctx)
 
 static int bench_costs(struct bench *b)
 {
-	struct one o = {.op = {.isrdmsr = 1, .msr = SYNTH_BASE}};
+	struct one local = {.op = {.isrdmsr = 1, .msr = SYNTH_BASE}};
+	struct one remote = local;
+	struct timed t[4];
 	long long ns;
 	int rc;
 
@@ -641,22 +685,27 @@ static int bench_costs(struct bench *b)
 	if (rc < 0)
 		return rc;
 	report("cost", "syscall", 0, ns, 1);
+	rc = measure(b, identify, NULL, &ns);
+	if (rc < 0)
+		return rc;
+	report("cost", "identify", 0, ns, 1);
 	/* CPU 0 is this CPU; the last CPU needs a cross-CPU call. */
-	for (int cpu = 0; cpu < b->ncpus; cpu += b->ncpus - 1) {
-		o.cpu = cpu;
-		o.op.cpu = (__u16)cpu;
-		rc = measure(b, one_batch, &o, &ns);
-		if (rc < 0)
-			return rc;
-		report("cost", cpu ? "batch1-remote" : "batch1-local", cpu, ns,
-		       1);
-		rc = measure(b, one_pread, &o, &ns);
-		if (rc < 0)
-			return rc;
-		report("cost", cpu ? "pread-remote" : "pread-local", cpu, ns,
-		       1);
-		if (b->ncpus == 1)
-			break;
+	local.cpu = 0;
+	remote.cpu = b->ncpus - 1;
+	local.op.cpu = (__u16)local.cpu;
+	remote.op.cpu = (__u16)remote.cpu;
+	t[0] = (struct timed){.fn = one_batch, .ctx = &local};
+	t[1] = (struct timed){.fn = one_pread, .ctx = &local};
+	t[2] = (struct timed){.fn = one_batch, .ctx = &remote};
+	t[3] = (struct timed){.fn = one_pread, .ctx = &remote};
+	rc = measure_many(b, t, b->ncpus > 1 ? 4 : 2);
+	if (rc < 0)
+		return rc;
+	report("cost", "batch1-local", 0, t[0].ns, 1);
+	report("cost", "pread-local", 0, t[1].ns, 1);
+	if (b->ncpus > 1) {
+		report("cost", "batch1-remote", remote.cpu, t[2].ns, 1);
+		report("cost", "pread-remote", remote.cpu, t[3].ns, 1);
 	}
 	return 0;
 }
