@@ -266,7 +266,9 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return -1;
 }
 
-int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
+/* Prolog and epilog alike: config, job context, the hook, its timing. */
+static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
+			int (*hook)(const struct msr_job_ctx *))
 {
 	struct msr_job_ctx job;
 	struct timespec t0;
@@ -279,29 +281,20 @@ int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
 	rc = job_context(sp, &job);
 	if (rc < 0)
 		return rc;
-	rc = msr_job_prolog(&job);
-	slurm_debug("msr-safe: job %s prolog took %.2f ms", job.job_id,
+	rc = hook(&job);
+	slurm_debug("msr-safe: job %s %s took %.2f ms", job.job_id, phase,
 		    ms_since(&t0));
 	return rc;
 }
 
+int slurm_spank_job_prolog(spank_t sp, int ac, char **av)
+{
+	return run_job_hook(sp, ac, av, "prolog", msr_job_prolog);
+}
+
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
-	struct msr_job_ctx job;
-	struct timespec t0;
-	int rc;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = load_config(ac, av);
-	if (rc < 0)
-		return rc;
-	rc = job_context(sp, &job);
-	if (rc < 0)
-		return rc;
-	rc = msr_job_epilog(&job);
-	slurm_debug("msr-safe: job %s epilog took %.2f ms", job.job_id,
-		    ms_since(&t0));
-	return rc;
+	return run_job_hook(sp, ac, av, "epilog", msr_job_epilog);
 }
 
 int slurm_spank_exit(spank_t sp, int ac, char **av)
