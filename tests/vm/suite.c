@@ -1037,6 +1037,37 @@ static void t_nodes(struct suite *s)
 	expect_node(s, BATCH_DEV, 0600, 0, 0, "nodes before udev");
 	expect_node(s, ALLOWLIST_DEV, 0600, 0, 0, "nodes before udev");
 	expect_node(s, VERSION_DEV, 0600, 0, 0, "nodes before udev");
+	/* Parameter defaults of a plain insmod. */
+	{
+		static const char *const defaults[][2] = {
+		    {"recheck_access", "Y\n"},
+		    {"max_batch_ops", "131072\n"},
+		    {"mdev_msr_safe", "0\n"},
+		    {"mdev_msr_allowlist", "0\n"},
+		    {"mdev_msr_batch", "0\n"},
+		    {"mdev_msr_version", "0\n"},
+		    {"inject_eio_msr", "0\n"},
+		    {"inject_eio_writes_only", "N\n"},
+		};
+
+		for (size_t i = 0; i < sizeof(defaults) / sizeof(*defaults);
+		     i++) {
+			char ppath[128], *text = NULL;
+			size_t len = 0;
+
+			snprintf(ppath, sizeof(ppath), SYS_PARAMS "/%s",
+				 defaults[i][0]);
+			rc = read_file(ppath, &text, &len);
+			if (check_rc(s, 0, rc, "nodes: read %s", ppath))
+				check_text(s, defaults[i][1],
+					   strlen(defaults[i][1]), text, len,
+					   "nodes: %s defaults to %.*s",
+					   defaults[i][0],
+					   (int)strlen(defaults[i][1]) - 1,
+					   defaults[i][1]);
+			free(text);
+		}
+	}
 	rc = udev_apply(s);
 	check_rc(s, 0, rc, "nodes: 60-msr-safe.rules applied to every device");
 	for (int i = 0; i < s->ncpus; i++) {
