@@ -5,6 +5,7 @@
  * bench/run boots.  Not a test: it prints figures, one per line,
  *
  *   R <section> <path> <param> <ns-per-op> <ns-per-call> <ops-per-call>
+ *     <fastest-sample-ns-per-call> <slowest-sample-ns-per-call>
  *
  * on stdout; bench/report turns the lines of several boots into tables.
  * Every figure is the median of several samples, each sample timing
@@ -81,7 +82,8 @@ struct timed {
 	bench_fn fn;
 	void *ctx;
 	long iters;
-	long long ns;
+	long long ns;	  /* median */
+	long long lo, hi; /* fastest and slowest sample */
 };
 
 /*
@@ -125,25 +127,24 @@ static int measure_many(struct bench *b, struct timed *t, size_t n)
 		qsort(per_sample[i], (size_t)b->samples, sizeof(long long),
 		      cmp_ll);
 		t[i].ns = per_sample[i][b->samples / 2];
+		t[i].lo = per_sample[i][0];
+		t[i].hi = per_sample[i][b->samples - 1];
 	}
 	return 0;
 }
 
-static int measure(struct bench *b, bench_fn fn, void *ctx, long long *ns)
+static int measure(struct bench *b, bench_fn fn, void *ctx, struct timed *t)
 {
-	struct timed t = {.fn = fn, .ctx = ctx};
-	int rc;
-
-	rc = measure_many(b, &t, 1);
-	*ns = t.ns;
-	return rc;
+	*t = (struct timed){.fn = fn, .ctx = ctx};
+	return measure_many(b, t, 1);
 }
 
+/* One figure: per op and per call (median), then the samples' range. */
 static void report(const char *section, const char *path, long param,
-		   long long call_ns, long ops)
+		   const struct timed *t, long ops)
 {
-	printf("R %s %s %ld %.1f %lld %ld\n", section, path, param,
-	       (double)call_ns / (double)ops, call_ns, ops);
+	printf("R %s %s %ld %.1f %lld %ld %lld %lld\n", section, path, param,
+	       (double)t->ns / (double)ops, t->ns, ops, t->lo, t->hi);
 	fflush(stdout);
 }
 
@@ -291,10 +292,10 @@ static int bench_reads(struct bench *b)
 		rc = measure_many(b, t, b->stock ? 3 : 2);
 		if (rc < 0)
 			goto fail;
-		report("reads", "batch", r.k, t[0].ns, ops);
-		report("reads", "percpu", r.k, t[1].ns, ops);
+		report("reads", "batch", r.k, &t[0], ops);
+		report("reads", "percpu", r.k, &t[1], ops);
 		if (b->stock)
-			report("reads", "stock", r.k, t[2].ns, ops);
+			report("reads", "stock", r.k, &t[2], ops);
 	}
 fail:
 	if (rc < 0)
@@ -320,7 +321,7 @@ static int bench_lookup(struct bench *b)
 {
 	static const size_t sizes[] = {1, 100, 2000};
 	struct msr_batch_op *ops;
-	long long ns;
+	struct timed tm;
 	int rc = 0;
 
 	ops = calloc(LOOKUP_OPS, sizeof(*ops));
@@ -339,10 +340,10 @@ static int bench_lookup(struct bench *b)
 		rc = install_synth(sizes[j], 0);
 		if (rc < 0)
 			goto fail;
-		rc = measure(b, lookup_batch, ops, &ns);
+		rc = measure(b, lookup_batch, ops, &tm);
 		if (rc < 0)
 			goto fail;
-		report("lookup", "batch", (long)sizes[j], ns, LOOKUP_OPS);
+		report("lookup", "batch", (long)sizes[j], &tm, LOOKUP_OPS);
 	}
 fail:
 	if (rc < 0)
@@ -370,7 +371,7 @@ static int bench_install(struct bench *b)
 	const size_t line = 30, target = 128 * 1024;
 	struct install in;
 	size_t entries = target / line, len;
-	long long ns;
+	struct timed tm;
 	char *text;
 	int rc;
 
@@ -386,11 +387,11 @@ static int bench_install(struct bench *b)
 	text[len++] = '\n';
 	in.text = text;
 	in.len = len;
-	rc = measure(b, install_once, &in, &ns);
+	rc = measure(b, install_once, &in, &tm);
 	if (rc < 0)
 		fprintf(stderr, "msrbench: install: %s\n", strerror(-rc));
 	else
-		report("install", "write", (long)len, ns, (long)entries);
+		report("install", "write", (long)len, &tm, (long)entries);
 	free(text);
 	return rc;
 }
@@ -520,7 +521,7 @@ static int bench_phases(struct bench *b, const char *dir, const char *path)
 		      {"verify", phase_verify}};
 	struct phase p = {.dir = dir};
 	char label[64];
-	long long ns;
+	struct timed tm;
 	int rc;
 
 	rc = msr_dev_open(dir, &p.dev, NULL);
@@ -533,11 +534,11 @@ static int bench_phases(struct bench *b, const char *dir, const char *path)
 	if (rc < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
-		rc = measure(b, phases[i].fn, &p, &ns);
+		rc = measure(b, phases[i].fn, &p, &tm);
 		if (rc < 0)
 			goto fail;
 		snprintf(label, sizeof(label), "%s-%s", path, phases[i].name);
-		report("phase", label, SAVE_ENTRIES, ns,
+		report("phase", label, SAVE_ENTRIES, &tm,
 		       (long)(p.st->nmsrs * p.st->ncpus));
 	}
 fail:
@@ -607,8 +608,8 @@ static int bench_msrsave(struct bench *b)
 	rc = measure_many(b, t, 2);
 	if (rc < 0)
 		goto fail;
-	report("msrsave", "batch", SAVE_ENTRIES, t[0].ns, (long)sb.values);
-	report("msrsave", "percpu", SAVE_ENTRIES, t[1].ns, (long)sp.values);
+	report("msrsave", "batch", SAVE_ENTRIES, &t[0], (long)sb.values);
+	report("msrsave", "percpu", SAVE_ENTRIES, &t[1], (long)sp.values);
 	/* The breakdown needs less precision: fewer samples. */
 	samples = b->samples;
 	b->samples = 3;
@@ -675,20 +676,20 @@ static int bench_costs(struct bench *b)
 	struct one local = {.op = {.isrdmsr = 1, .msr = SYNTH_BASE}};
 	struct one remote = local;
 	struct timed t[4];
-	long long ns;
+	struct timed tm;
 	int rc;
 
 	rc = install_synth(1, 0);
 	if (rc < 0)
 		return rc;
-	rc = measure(b, null_syscall, NULL, &ns);
+	rc = measure(b, null_syscall, NULL, &tm);
 	if (rc < 0)
 		return rc;
-	report("cost", "syscall", 0, ns, 1);
-	rc = measure(b, identify, NULL, &ns);
+	report("cost", "syscall", 0, &tm, 1);
+	rc = measure(b, identify, NULL, &tm);
 	if (rc < 0)
 		return rc;
-	report("cost", "identify", 0, ns, 1);
+	report("cost", "identify", 0, &tm, 1);
 	/* CPU 0 is this CPU; the last CPU needs a cross-CPU call. */
 	local.cpu = 0;
 	remote.cpu = b->ncpus - 1;
@@ -701,11 +702,11 @@ static int bench_costs(struct bench *b)
 	rc = measure_many(b, t, b->ncpus > 1 ? 4 : 2);
 	if (rc < 0)
 		return rc;
-	report("cost", "batch1-local", 0, t[0].ns, 1);
-	report("cost", "pread-local", 0, t[1].ns, 1);
+	report("cost", "batch1-local", 0, &t[0], 1);
+	report("cost", "pread-local", 0, &t[1], 1);
 	if (b->ncpus > 1) {
-		report("cost", "batch1-remote", remote.cpu, t[2].ns, 1);
-		report("cost", "pread-remote", remote.cpu, t[3].ns, 1);
+		report("cost", "batch1-remote", remote.cpu, &t[2], 1);
+		report("cost", "pread-remote", remote.cpu, &t[3], 1);
 	}
 	return 0;
 }
