@@ -671,6 +671,20 @@ static int one_pread(struct bench *b, void *ctx)
 	return 0;
 }
 
+#define SPREAD_K 100
+
+struct one_cpu {
+	struct msr_batch_op *ops;
+	size_t n;
+};
+
+static int batch_one_cpu(struct bench *b, void *ctx)
+{
+	struct one_cpu *oc = ctx;
+
+	return batch_call(b->batch_fd, oc->ops, oc->n);
+}
+
 static int bench_costs(struct bench *b)
 {
 	struct one local = {.op = {.isrdmsr = 1, .msr = SYNTH_BASE}};
@@ -707,6 +721,30 @@ static int bench_costs(struct bench *b)
 	if (b->ncpus > 1) {
 		report("cost", "batch1-remote", remote.cpu, &t[2], 1);
 		report("cost", "pread-remote", remote.cpu, &t[3], 1);
+	}
+	/*
+	 * The reads of K = 100 on every CPU, all sent to one other CPU
+	 * instead: the same ops and work, one cross-CPU call.
+	 */
+	if (b->ncpus > 1) {
+		size_t n = (size_t)SPREAD_K * b->ncpus;
+		struct one_cpu oc = {.n = n};
+
+		oc.ops = calloc(n, sizeof(*oc.ops));
+		if (!oc.ops)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			oc.ops[i] = (struct msr_batch_op){
+			    .cpu = (__u16)(b->ncpus - 1),
+			    .isrdmsr = 1,
+			    .msr = SYNTH_BASE + (uint32_t)(i % SPREAD_K)};
+		rc = install_synth(SPREAD_K, 0);
+		if (rc == 0)
+			rc = measure(b, batch_one_cpu, &oc, &tm);
+		free(oc.ops);
+		if (rc < 0)
+			return rc;
+		report("cost", "batch-onecpu", SPREAD_K, &tm, (long)n);
 	}
 	return 0;
 }
