@@ -259,6 +259,12 @@ rc=$?
 show <<<"$out"
 if [ "$rc" -ne 0 ]; then ok "refused job's step failed (exit $rc)"; else bad "refused job's step failed" "exit 0"; fi
 has "the user sees why" "$out" "msr-safe: profile 'demo' is not permitted in partition 'debug'; permitted: default"
+rjob=$(last_job)
+rprolog=$(audit_of "$rjob" | grep '"event": *"prolog"' | tail -1)
+echo "    the audit log for job $rjob:"
+show <<<"$rprolog"
+eq "audit: job $rjob's request refused, partition default installed" "demo refused default" \
+	"$(jq -r '"\(.requested) \(.outcome) \(.profile)"' <<<"$rprolog" 2>&1)"
 wait_node_settled n1 120 >/dev/null 2>&1
 eq "node n1 stays up (idle, not drained)" idle "$(node_state n1)"
 eq "no restore failure marker" "" "$(ls "$STATE"/FAILED-* 2>/dev/null)"
