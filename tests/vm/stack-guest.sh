@@ -86,7 +86,14 @@ last_job() {
 }
 node_reason() { sinfo -h -N -n n1 -o %E 2>/dev/null | head -1; }
 # The archive of job ID (newest if several).
-archive_of() { ls -t "$STATE"/archive/*-job"$1"-*.json 2>/dev/null | grep -v '\.failed$' | head -1; }
+# (Names start with a UTC stamp, so the last in glob order is the newest.)
+archive_of() {
+	local f last=''
+	for f in "$STATE"/archive/*-job"$1"-*.json; do
+		[ -f "$f" ] && last=$f
+	done
+	echo "$last"
+}
 audit_of() { grep -F "\"job\": \"$1\"" "$STATE/audit.log" 2>/dev/null || grep -F "\"job\":\"$1\"" "$STATE/audit.log"; }
 # Jobs are bounded: a hang fails the scenario, not the whole boot.
 run_srun() { timeout 180 srun "$@"; }
@@ -117,8 +124,8 @@ if ! mountpoint -q /sys/fs/cgroup; then
 	mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd ||
 		bad "mount cgroup name=systemd"
 fi
-ncpus=$(ls -d $DEV/[0-9]* 2>/dev/null | wc -l)
-cpus=$(cd $DEV && ls -d [0-9]* | sort -n | tr '\n' ' ')
+cpus=$(cd $DEV && for d in [0-9]*; do [ -d "$d" ] && echo "$d"; done | sort -n | tr '\n' ' ')
+ncpus=$(wc -w <<<"$cpus")
 step "Boot: Debian's kernel $(uname -r), $ncpus CPUs, msr-safe $(cat $DEV/msr_safe_version 2>/dev/null)"
 echo "    The node's boot installs the baseline allowlist (what msr-safe.service does):"
 echo "    every MSR the emulator implements may be read, none may be written."
@@ -189,6 +196,7 @@ wait_for 120 scontrol ping || die "slurmctld did not answer: $(tail -5 "$T/log/s
 start_slurmd n1 ""
 # Until idle, or until slurmd gives up (its log says why).
 deadline=$((SECONDS + 180))
+# shellcheck disable=SC2154 # set by start_slurmd through eval
 while [ $SECONDS -lt $deadline ] && ! node_is n1 idle && kill -0 "$SLURMD_PID_n1" 2>/dev/null; do
 	sleep 0.5
 done
