@@ -71,6 +71,7 @@ die() {
 finish() {
 	echo "# stack: $passed passed, $failed failed"
 	cleanup >/dev/null 2>&1
+	echo "    stopped; the guest powers off"
 	exit $((failed > 0))
 }
 
