@@ -183,6 +183,16 @@ static u32 al_first_duplicate(const struct al_entry *e, size_t n)
 int al_parse(const char *text, size_t len, struct al_entry *entries,
 	     size_t cap, size_t *count, u32 *err_line)
 {
+	*count = 0;
+	*err_line = 0;
+	if (len > AL_TEXT_MAX)
+		return -E2BIG;
+	return al_parse_text(text, len, entries, cap, count, err_line);
+}
+
+int al_parse_text(const char *text, size_t len, struct al_entry *entries,
+		  size_t cap, size_t *count, u32 *err_line)
+{
 	struct al_cursor c;
 	size_t n = 0;
 	int seen_text = 0;
@@ -191,8 +201,6 @@ int al_parse(const char *text, size_t len, struct al_entry *entries,
 
 	*count = 0;
 	*err_line = 0;
-	if (len > AL_TEXT_MAX)
-		return -E2BIG;
 	/* Writers that send a C string include its NUL: ignore trailing ones. */
 	while (len && text[len - 1] == '\0')
 		len--;

@@ -49,6 +49,14 @@ size_t al_max_entries(const char *text, size_t len);
 int al_parse(const char *text, size_t len, struct al_entry *entries,
 	     size_t cap, size_t *count, u32 *err_line);
 
+/*
+ * al_parse without the AL_TEXT_MAX limit, which bounds one write to the
+ * device, not a list: a list read back from the device is longer than the
+ * text that installed it whenever that text was denser than canonical.
+ */
+int al_parse_text(const char *text, size_t len, struct al_entry *entries,
+		  size_t cap, size_t *count, u32 *err_line);
+
 /* Binary search in a sorted list; NULL when @msr is not listed. */
 const struct al_entry *al_find(const struct al_entry *entries, size_t count,
 			       u32 msr);

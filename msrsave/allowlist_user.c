@@ -37,8 +37,10 @@ static void line_excerpt(const char *text, size_t len, u32 line, char *buf,
 	buf[n] = 0;
 }
 
-int msr_allowlist_parse(const char *text, size_t len, const char *name,
-			struct msr_allowlist *al, struct msr_err *err)
+/* Both entry points: @live lifts the one-write limit (see al_parse_text). */
+static int parse_allowlist(const char *text, size_t len, const char *name,
+			   bool live, struct msr_allowlist *al,
+			   struct msr_err *err)
 {
 	struct al_entry *entries;
 	size_t cap, count = 0;
@@ -49,7 +51,7 @@ int msr_allowlist_parse(const char *text, size_t len, const char *name,
 	al->count = 0;
 	if (!name)
 		name = "<allowlist>";
-	if (len > AL_TEXT_MAX)
+	if (!live && len > AL_TEXT_MAX)
 		return msr_err_set(err, -E2BIG,
 				   "%s: %zu bytes, larger than the %d bytes "
 				   "an allowlist may have",
@@ -58,7 +60,10 @@ int msr_allowlist_parse(const char *text, size_t len, const char *name,
 	entries = calloc(cap ? cap : 1, sizeof(*entries));
 	if (!entries)
 		return msr_err_set(err, -ENOMEM, "%s: out of memory", name);
-	rc = al_parse(text, len, entries, cap, &count, &line);
+	rc = al_parse_text(text, len, entries, cap, &count, &line);
+	/* The device prints an empty list as its header alone. */
+	if (live && rc == -ENOMSG)
+		rc = 0;
 	if (rc < 0) {
 		char excerpt[80];
 
@@ -72,6 +77,12 @@ int msr_allowlist_parse(const char *text, size_t len, const char *name,
 	al->entries = entries;
 	al->count = count;
 	return 0;
+}
+
+int msr_allowlist_parse(const char *text, size_t len, const char *name,
+			struct msr_allowlist *al, struct msr_err *err)
+{
+	return parse_allowlist(text, len, name, false, al, err);
 }
 
 int msr_allowlist_load(const char *path, struct msr_allowlist *al,
@@ -133,74 +144,8 @@ void msr_allowlist_free(struct msr_allowlist *al)
 	al->count = 0;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const struct al_entry *x = a, *y = b;
-
-	return (x->msr > y->msr) - (x->msr < y->msr);
-}
-
 int msr_allowlist_parse_live(const char *text, size_t len, const char *name,
 			     struct msr_allowlist *al, struct msr_err *err)
 {
-	struct al_entry *all = NULL;
-	size_t total = 0, cap, pos = 0;
-	u32 base_line = 0;
-	int rc;
-
-	al->entries = NULL;
-	al->count = 0;
-	cap = al_max_entries(text, len);
-	all = calloc(cap ? cap : 1, sizeof(*all));
-	if (!all)
-		return msr_err_set(err, -ENOMEM, "%s: out of memory", name);
-	while (pos < len) {
-		size_t chunk = len - pos, count = 0;
-		u32 line = 0;
-
-		/* Cut at a line end so no entry is split between chunks. */
-		if (chunk > AL_TEXT_MAX - 1) {
-			chunk = AL_TEXT_MAX - 1;
-			while (chunk && text[pos + chunk - 1] != '\n')
-				chunk--;
-			if (!chunk)
-				chunk = AL_TEXT_MAX - 1;
-		}
-		rc = al_parse(text + pos, chunk, all + total, cap - total,
-			      &count, &line);
-		if (rc == -ENOMSG) {
-			rc = 0;
-			count = 0;
-		}
-		if (rc < 0) {
-			if (line)
-				rc = msr_err_set(err, rc, "%s:%u: %s", name,
-						 base_line + line,
-						 al_strerror(rc));
-			else
-				rc = msr_err_set(err, rc, "%s: %s", name,
-						 al_strerror(rc));
-			goto fail;
-		}
-		total += count;
-		for (size_t i = pos; i < pos + chunk; i++)
-			if (text[i] == '\n')
-				base_line++;
-		pos += chunk;
-	}
-	qsort(all, total, sizeof(*all), cmp_entry);
-	for (size_t i = 1; i < total; i++) {
-		if (all[i].msr == all[i - 1].msr) {
-			rc = msr_err_set(err, -ENOTUNIQ,
-					 "%s: %s: 0x%08X listed twice", name,
-					 al_strerror(ENOTUNIQ), all[i].msr);
-			goto fail;
-		}
-	}
-	al->entries = all;
-	al->count = total;
-	return 0;
-fail:
-	free(all);
-	return rc;
+	return parse_allowlist(text, len, name, true, al, err);
 }

@@ -132,6 +132,29 @@ START_TEST(too_large_text)
 }
 END_TEST
 
+START_TEST(read_back_longer_than_one_write)
+{
+	/* 8,000 entries render to 240 KiB: more than one write may carry. */
+	enum { N = 8000 };
+	static struct al_entry in[N], out[N + 1];
+	static char text[AL_HEADER_LEN + N * AL_LINE_LEN];
+	size_t len, n, i;
+	u32 line;
+
+	for (i = 0; i < N; i++) {
+		in[i].msr = (u32)i;
+		in[i].wmask = i & 3;
+	}
+	len = al_render(in, N, text, sizeof(text));
+	ck_assert_uint_gt(len, AL_TEXT_MAX);
+	ck_assert_int_eq(al_parse(text, len, out, N + 1, &n, &line), -E2BIG);
+	ck_assert_int_eq(al_parse_text(text, len, out, N + 1, &n, &line), 0);
+	ck_assert_uint_eq(n, N);
+	ck_assert_uint_eq(out[N - 1].msr, N - 1);
+	ck_assert_uint_eq(out[N - 1].wmask, (N - 1) & 3);
+}
+END_TEST
+
 START_TEST(too_many_entries)
 {
 	const char *text = "0x1 0x0\n0x2 0x0\n0x3 0x0\n";
@@ -268,6 +291,7 @@ int main(void)
 	tcase_add_loop_test(tc, parse_good, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_loop_test(tc, parse_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, too_large_text);
+	tcase_add_test(tc, read_back_longer_than_one_write);
 	tcase_add_test(tc, too_many_entries);
 	tcase_add_test(tc, max_entries_bounds_parse);
 	tcase_add_test(tc, find_entries);

@@ -936,12 +936,46 @@ START_TEST(identity_helpers)
 }
 END_TEST
 
+/* A live list rendered longer than one device write (128 KiB) still reads. */
+START_TEST(live_allowlist_longer_than_one_write)
+{
+	enum { N = 6000 };
+	const int cpus[] = {0};
+	struct msr_allowlist al = {0};
+	struct msr_err e = {0};
+	struct msr_dev *dev;
+	char *text = malloc(AL_HEADER_LEN + N * AL_LINE_LEN + 1), *dir;
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, AL_HEADER, AL_HEADER_LEN);
+	len = AL_HEADER_LEN;
+	for (int i = 0; i < N; i++, len += AL_LINE_LEN)
+		al_render_line(text + len, (u32)(0x1000 + i), i % 2 ? 0xff : 0);
+	text[len] = 0;
+	ck_assert_uint_gt(len, AL_TEXT_MAX);
+	dir = tree_new(cpus, 1, text);
+	dev = open_ok(dir);
+	ck_assert_msg(msr_dev_allowlist_read(dev, &al, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(al.count, N);
+	ck_assert_uint_eq(al.entries[N - 1].msr, 0x1000 + N - 1);
+	ck_assert_uint_eq(al.entries[N - 1].wmask, 0xff);
+	ck_assert_uint_eq(al.entries[N - 2].wmask, 0);
+	msr_allowlist_free(&al);
+	msr_dev_close(dev);
+	tree_remove(dir);
+	free(dir);
+	free(text);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("libmsrsave");
 	TCase *t = tcase_create("core");
 
 	tcase_add_test(t, sha256_vectors);
+	tcase_add_test(t, live_allowlist_longer_than_one_write);
 	tcase_add_test(t, sha256_million_a_in_pieces);
 	tcase_add_test(t, parse_u64_strict);
 	tcase_add_test(t, cpulist_parse);
