@@ -138,12 +138,16 @@ static int ensure_state_dirs(const struct msr_config *cfg, struct msr_err *err)
 	return rc;
 }
 
+/* The state directory's lock; it lives there, so the directories first. */
 static int lock_state(const struct msr_config *cfg, int *fd_out,
 		      struct msr_err *err)
 {
 	char path[MSR_CONFIG_PATH_MAX + 16];
-	int fd;
+	int fd, rc;
 
+	rc = ensure_state_dirs(cfg, err);
+	if (rc < 0)
+		return rc;
 	path_in(path, sizeof(path), cfg, "lock");
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -153,7 +157,7 @@ static int lock_state(const struct msr_config *cfg, int *fd_out,
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			break;
 		if (errno != EWOULDBLOCK || waited >= cfg->lock_timeout * 10) {
-			int rc = msr_err_set(
+			rc = msr_err_set(
 			    err, errno == EWOULDBLOCK ? -ETIMEDOUT : -errno,
 			    "cannot lock %s within %u s", path,
 			    cfg->lock_timeout);
@@ -1363,9 +1367,6 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
-	rc = ensure_state_dirs(cfg, &err);
-	if (rc < 0)
-		goto fail;
 	rc = lock_state(cfg, &lock, &err);
 	if (rc < 0)
 		goto fail;
@@ -1463,9 +1464,6 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	if (lstat(cfg->state_dir, &sb) < 0 && errno == ENOENT)
 		return 0; /* never ran a prolog here */
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
-	if (rc < 0)
-		goto fail;
-	rc = ensure_state_dirs(cfg, &err);
 	if (rc < 0)
 		goto fail;
 	rc = lock_state(cfg, &lock, &err);
