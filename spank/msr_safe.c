@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <slurm/slurm.h>
 #include <slurm/spank.h>
 
 #include "msr_config.h"
@@ -57,6 +58,36 @@ static struct spank_option profile_option = {
     1,
     0,
     option_cb};
+
+/*
+ * PrologFlags=RunInJob (Slurm 23.11+) runs the job prolog and epilog in
+ * slurmstepd, and Slurm then calls no SPANK job_prolog/job_epilog at all:
+ * this plugin can neither set a job up nor restore after it.  spank.h has
+ * no item for PrologFlags, so read slurmd's and slurmstepd's own parsed
+ * slurm.conf (configless and Include= alike): slurm_conf, exported by the
+ * libslurmfull both link, laid out as in the slurm.h this plugin is built
+ * against (one build per Slurm release).  Weak, so a process without it
+ * loads the plugin and reads "not set".
+ */
+#define RUN_IN_JOB_WHY                                                        \
+	"PrologFlags=RunInJob disables Slurm's SPANK job prolog and epilog, " \
+	"so msr-safe cannot set up or restore jobs; remove RunInJob from "    \
+	"PrologFlags in slurm.conf"
+
+#ifdef PROLOG_FLAG_RUN_IN_JOB
+extern slurm_conf_t slurm_conf __attribute__((weak));
+
+static bool prolog_runs_in_job(void)
+{
+	return &slurm_conf &&
+	       (slurm_conf.prolog_flags & PROLOG_FLAG_RUN_IN_JOB);
+}
+#else
+static bool prolog_runs_in_job(void)
+{
+	return false; /* Slurm before 23.11 has no RunInJob */
+}
+#endif
 
 /* Milliseconds since @t0 (CLOCK_MONOTONIC), for the debug log. */
 static double ms_since(const struct timespec *t0)
@@ -220,6 +251,9 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	rc = load_config(ac, av);
 	if (rc < 0)
 		return rc;
+	if (ctx == S_CTX_SLURMD && prolog_runs_in_job())
+		LOG_ERR(RUN_IN_JOB_WHY " (every job step on this node will be "
+				       "refused)");
 	if ((ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR ||
 	     ctx == S_CTX_REMOTE) &&
 	    spank_option_register(sp, &profile_option) != ESPANK_SUCCESS) {
@@ -250,6 +284,9 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 		plugin.refused =
 		    msr_job_refusal(&plugin.cfg, id, node, plugin.why,
 				    sizeof(plugin.why)) != 0;
+		if (plugin.refused && prolog_runs_in_job())
+			snprintf(plugin.why, sizeof(plugin.why),
+				 RUN_IN_JOB_WHY " (job %s, node %s)", id, node);
 	}
 	return 0;
 }

@@ -23,19 +23,42 @@ die() {
 	exit 1
 }
 
-# Pick a base port with four free ports above it.
+# The test cluster's ports, fixed so a firewall rule or a collision can be
+# reasoned about: MSR_SLURM_PORT_BASE (default 26810, below Linux's
+# ephemeral range) is slurmctld's; slurmd listens on base+1 (bench runs
+# four slurmds on base+1..base+4); srun uses base+20..base+119.  Nodes in
+# network namespaces reuse the slurmd port there.
+SLURM_PORT_BASE=${MSR_SLURM_PORT_BASE:-26810}
+
+# port_holder PORT: who listens on PORT (TCP or UDP), or nothing.
+port_holder() {
+	ss -Hlntup "sport = :$1" 2>/dev/null | head -1 |
+		sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1 (pid \2)/p; t; s/.*/another process/p'
+}
+
+# pick_ports: set the port variables; die naming any port already in use.
 pick_ports() {
-	local base
-	for _ in $(seq 1 50); do
-		base=$((20000 + (RANDOM % 4000) * 4))
-		if ! ss -ltnH | awk '{print $4}' | grep -qE ":($base|$((base + 1))|$((base + 2))|$((base + 3)))\$"; then
-			CTLD_PORT=$base
-			SLURMD_PORT=$((base + 1))
-			SRUN_PORTS="$((base + 100))-$((base + 199))"
-			return 0
-		fi
+	local base=$SLURM_PORT_BASE p who
+	[[ $base =~ ^[0-9]+$ ]] && [ "$base" -ge 1024 ] && [ "$base" -le 65000 ] ||
+		die "MSR_SLURM_PORT_BASE='$base' is not a port number in 1024..65000"
+	for p in $(seq "$base" $((base + 4))) $(seq $((base + 20)) $((base + 119))); do
+		who=$(port_holder "$p")
+		[ -z "$who" ] ||
+			die "port $p (test Slurm ports $base-$((base + 119))) is in use by $who: stop it, or set MSR_SLURM_PORT_BASE"
 	done
-	die "no free ports"
+	CTLD_PORT=$base
+	SLURMD_PORT=$((base + 1))
+	SRUN_PORTS="$((base + 20))-$((base + 119))"
+}
+
+# check_hostname: slurm.conf names this host (SlurmctldHost); a name that
+# does not resolve makes slurmctld stall about 10 s per lookup, and slurmd
+# 24.11 then keeps retrying a failed prolog-complete RPC, draining nodes.
+check_hostname() {
+	local name
+	name=$(hostname -s)
+	getent hosts "$name" >/dev/null ||
+		die "host name '$name' does not resolve (getent hosts $name): add it to /etc/hosts, e.g. '127.0.1.1 $name'"
 }
 
 # msrval FILE MSR: the 8-byte little-endian value at offset MSR, as 0x%016x.
@@ -304,6 +327,7 @@ start_cluster() {
 	mkdir -p "$T/log" "$T/ctld" "$T/state" "$T/dev" "$T/out"
 	chmod 0755 "$T" "$T/out" "$T/dev"
 	chmod 1777 "$T/out"
+	check_hostname
 	pick_ports
 	[ "$NNODES3" = 1 ] && setup_netns
 	write_allowlists
