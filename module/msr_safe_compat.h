@@ -68,13 +68,16 @@ static inline int msr_safe_inode_permission(struct file *file, int may)
 #endif
 
 /*
- * Non-zero when kernel lockdown forbids MSR writes.  Kernels without the
- * lockdown LSM (before 5.4, unless backported) have no lockdown to obey.
+ * Whether kernel lockdown forbids MSR writes, asked the way the kernel's
+ * own msr driver asks.  Kernels with neither interface (mainline before
+ * 5.4) have no lockdown to obey.
  */
 static inline bool msr_safe_msr_writes_locked_down(void)
 {
-#ifdef HAVE_LOCKDOWN_MSR
+#if defined(HAVE_LOCKDOWN_MSR)
 	return security_locked_down(LOCKDOWN_MSR) != 0;
+#elif defined(HAVE_KERNEL_IS_LOCKED_DOWN)
+	return kernel_is_locked_down("Direct MSR access");
 #else
 	return false;
 #endif

@@ -142,5 +142,16 @@ int msr_safe_probe(void)
 }
 EOF
 
+# RHEL 8's 4.18: the lockdown patches' older interface.
+have HAVE_KERNEL_IS_LOCKED_DOWN "$@" <<'EOF'
+#include <linux/kernel.h>
+#include <linux/security.h>
+bool msr_safe_probe(void);
+bool msr_safe_probe(void)
+{
+	return kernel_is_locked_down("Direct MSR access");
+}
+EOF
+
 echo "#endif" >>"$tmp/out"
 cp "$tmp/out" "$out"
