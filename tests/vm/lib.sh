@@ -39,6 +39,7 @@ vm_require_tools() {
 # arguments, an array), VM_KCHROOT (root to build in, empty for the host),
 # VM_KERNEL (image to boot, empty when build-only) and VM_MODROOT (its
 # /lib/modules/ABI).
+# shellcheck disable=SC2034 # the VM_* variables are for the callers
 vm_kernel() {
 	local label=${1:-6.1} env
 	env=$(MSR_SAFE_CACHE=$VM_CACHE "$VM_REPO/scripts/kernels" env "$label") ||
