@@ -49,14 +49,14 @@ static int msr_safe_rdmsr(u32 msr, u64 *val)
 {
 	if (msr_safe_inject_eio(msr, false))
 		return -EIO;
-	return rdmsrl_safe(msr, val) ? -EIO : 0;
+	return rdmsrq_safe(msr, val) ? -EIO : 0;
 }
 
 static int msr_safe_wrmsr(u32 msr, u64 val)
 {
 	if (msr_safe_inject_eio(msr, true))
 		return -EIO;
-	return wrmsrl_safe(msr, val) ? -EIO : 0;
+	return wrmsrq_safe(msr, val) ? -EIO : 0;
 }
 
 void msr_safe_exec_local(struct msr_batch_op *op)

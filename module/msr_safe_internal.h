@@ -14,6 +14,7 @@
 
 #include <linux/types.h>
 #include "msr_safe.h"
+#include "msr_safe_compat.h"
 
 struct class;
 struct file;

@@ -47,7 +47,7 @@ int msr_safe_recheck(struct file *file, int may)
 {
 	if (!READ_ONCE(recheck_access))
 		return 0;
-	return inode_permission(file_mnt_user_ns(file), file_inode(file), may);
+	return msr_safe_inode_permission(file, may);
 }
 
 static ssize_t msr_safe_version_read(struct file *file, char __user *buf,
@@ -119,7 +119,7 @@ static const struct attribute_group msr_safe_counter_group = {
 	.attrs = msr_safe_counter_attrs,
 };
 
-static char *msr_safe_devnode(struct device *dev, umode_t *mode)
+static MSR_SAFE_DEVNODE(msr_safe_devnode)
 {
 	/* Root only until udev applies 60-msr-safe.rules. */
 	if (mode)
@@ -176,7 +176,7 @@ static int __init msr_safe_init(void)
 	if (err)
 		goto err_kobj;
 
-	msr_safe_class = class_create(THIS_MODULE, "msr_safe");
+	msr_safe_class = msr_safe_class_create("msr_safe");
 	if (IS_ERR(msr_safe_class)) {
 		err = PTR_ERR(msr_safe_class);
 		goto err_group;

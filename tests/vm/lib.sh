@@ -8,8 +8,8 @@
 # second serial port (DIR/results.txt); the kernel console to the first
 # (DIR/console.txt).
 #
-#   MSR_SAFE_CACHE   where the kernel package is unpacked (default
-#                    /var/cache/msr-safe); reused between runs
+#   MSR_SAFE_CACHE   where the kernels are unpacked (default
+#                    /var/cache/msr-safe; scripts/kernels); reused between runs
 # shellcheck shell=bash
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,17 +21,11 @@ vm_say() { printf 'vm: %s\n' "$*" >&2; }
 # Every host tool the boot path needs; says which one is missing.
 vm_require_tools() {
 	local tool
-	for tool in qemu-system-x86_64 busybox cpio xz dpkg-deb apt-get gcc \
-		make timeout flock; do
+	for tool in qemu-system-x86_64 busybox cpio xz zstd dpkg-deb apt-get gcc \
+		make timeout flock depmod; do
 		command -v "$tool" >/dev/null ||
 			{ vm_say "missing $tool: run scripts/deps"; return 1; }
 	done
-	# Not "busybox --list | grep -q": grep's early exit can SIGPIPE busybox,
-	# and under pipefail that failed about one run in twelve.
-	case " $(busybox --list | tr '\n' ' ') " in
-	*" depmod "*) ;;
-	*) vm_say "busybox has no depmod: install busybox-static"; return 1 ;;
-	esac
 	# A dynamic busybox names its ELF interpreter; the initramfs has no libc.
 	if LC_ALL=C grep -qa '/ld-linux' "$(readlink -f "$(command -v busybox)")"; then
 		vm_say "busybox is not static: install busybox-static"
@@ -39,75 +33,86 @@ vm_require_tools() {
 	fi
 }
 
-_vm_fetch_kernel() {
-	local tmp off pkgver
-	pkgver=$(dpkg-query -W -f='${Version}' "linux-headers-$VM_KVER")
-	tmp=$(mktemp -d "$VM_CACHE/.fetch.XXXXXX")
-	chmod 0755 "$tmp"
-	vm_say "fetching linux-image-$VM_KVER=$pkgver into $VM_KCACHE"
-	(cd "$tmp" && apt-get download -q "linux-image-$VM_KVER=$pkgver" >/dev/null 2>&1) ||
-		(cd "$tmp" && apt-get download -q "linux-image-$VM_KVER-unsigned=$pkgver" >/dev/null 2>&1) ||
-		{ rm -rf "$tmp"; vm_say "apt-get download linux-image-$VM_KVER=$pkgver failed"; return 1; }
-	dpkg-deb -x "$tmp"/linux-image-*.deb "$tmp/root"
-	rm -f "$tmp"/linux-image-*.deb
-	cp "$tmp/root/boot/vmlinuz-$VM_KVER" "$tmp/vmlinuz"
-	# qemu boots an uncompressed ELF vmlinux through PVH, skipping the XZ
-	# decompression that costs several seconds under TCG.  (Via a file:
-	# xz stops at the stream's end, which would SIGPIPE a pipeline.)
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$tmp/vmlinuz" | head -n1 | cut -d: -f1) || true
-	if [ -n "$off" ] && tail -c +$((off + 1)) "$tmp/vmlinuz" >"$tmp/stream.xz" &&
-		xz -dc --single-stream "$tmp/stream.xz" >"$tmp/vmlinux" 2>/dev/null &&
-		[ "$(head -c4 "$tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
-		rm -f "$tmp/stream.xz"
-	else
-		rm -f "$tmp/stream.xz" "$tmp/vmlinux"
-		vm_say "no XZ stream with an ELF inside $VM_KVER's bzImage: booting vmlinuz"
-	fi
-	busybox depmod -b "$tmp/root" "$VM_KVER"
-	touch "$tmp/.complete"
-	rm -rf "$VM_KCACHE"
-	mv "$tmp" "$VM_KCACHE"
-}
-
-# Resolve the kernel the installed headers belong to and make sure its
-# image is unpacked in the cache.  Sets VM_KVER (ABI), VM_KDIR (headers),
-# VM_KERNEL (image to boot) and VM_MODROOT (its /lib/modules/ABI).
+# vm_kernel [LABEL]: make sure the kernel LABEL (scripts/kernels: 6.1,
+# the default, 5.10, 6.12, sid) is fetched and unpacked in the cache, and
+# set VM_KLABEL, VM_KVER (ABI), VM_KDIR (headers), VM_KMAKE (extra make
+# arguments, an array), VM_KCHROOT (root to build in, empty for the host),
+# VM_KERNEL (image to boot, empty when build-only) and VM_MODROOT (its
+# /lib/modules/ABI).
+# shellcheck disable=SC2034 # the VM_* variables are for the callers
 vm_kernel() {
-	VM_KVER=$("$VM_REPO/scripts/kernel-abi") || return 1
-	VM_KDIR=/usr/src/linux-headers-$VM_KVER
-	[ -f "$VM_KDIR/Makefile" ] ||
-		{ vm_say "$VM_KDIR missing: run scripts/deps"; return 1; }
-	VM_KCACHE=$VM_CACHE/kernel-$VM_KVER
-	mkdir -p "$VM_CACHE"
-	(
-		flock 9
-		if [ ! -f "$VM_KCACHE/.complete" ] ||
-			[ ! -f "$VM_KCACHE/root/lib/modules/$VM_KVER/modules.dep" ]; then
-			_vm_fetch_kernel
-		fi
-	) 9>"$VM_CACHE/.lock" || return 1
-	VM_KERNEL=$VM_KCACHE/vmlinuz
-	[ -f "$VM_KCACHE/vmlinux" ] && VM_KERNEL=$VM_KCACHE/vmlinux
-	VM_MODROOT=$VM_KCACHE/root/lib/modules/$VM_KVER
+	local label=${1:-6.1} env
+	env=$(MSR_SAFE_CACHE=$VM_CACHE "$VM_REPO/scripts/kernels" env "$label") ||
+		{ vm_say "cannot fetch kernel $label"; return 1; }
+	local KERNEL_LABEL KERNEL_ABI KERNEL_VERSION KERNEL_HEADERS
+	local KERNEL_MAKE_ARGS KERNEL_CHROOT KERNEL_IMAGE KERNEL_MODROOT
+	eval "$env"
+	VM_KLABEL=$KERNEL_LABEL
+	VM_KVER=$KERNEL_ABI
+	VM_KVERSION=$KERNEL_VERSION
+	VM_KDIR=$KERNEL_HEADERS
+	read -r -a VM_KMAKE <<<"$KERNEL_MAKE_ARGS"
+	VM_KCHROOT=$KERNEL_CHROOT
+	VM_KERNEL=$KERNEL_IMAGE
+	VM_MODROOT=$KERNEL_MODROOT
+	[ -f "$VM_KCHROOT$VM_KDIR/Makefile" ] ||
+		{ vm_say "$VM_KCHROOT$VM_KDIR has no Makefile"; return 1; }
 }
 
 # vm_build_module SRC DEST [kbuild variables...]: build msr-safe.ko from
-# the sources in SRC into DEST (needs vm_kernel); any compiler warning fails.
+# the sources in SRC into DEST (needs vm_kernel), with the kernel's own
+# feature probes; any compiler warning fails.  In a build root
+# (VM_KCHROOT) the build runs there, with that root's compiler.
 vm_build_module() {
-	local src=$1 dest=$2
+	local src=$1 dest=$2 dir inner rc=0
 	shift 2
 	[ -f "$src/Kbuild" ] || { vm_say "$src/Kbuild does not exist"; return 1; }
 	mkdir -p "$dest"
-	cp "$src"/*.c "$src"/*.h "$src/Kbuild" "$dest"/
-	make -s -C "$VM_KDIR" M="$dest" "$@" modules >"$dest/build.log" 2>&1 ||
-		{ cat "$dest/build.log" >&2; return 1; }
+	dir=$dest
+	if [ -n "$VM_KCHROOT" ]; then
+		dir=$(mktemp -d "$VM_KCHROOT/tmp/msr-safe-build.XXXXXX")
+		inner=/tmp/${dir##*/}
+	fi
+	cp "$src"/*.c "$src"/*.h "$src"/*.sh "$src/Kbuild" "$dir"/
+	if [ -n "$VM_KCHROOT" ]; then
+		# objtool reads /proc: a private one, gone with the namespace.
+		unshare --fork --pid --mount-proc="$VM_KCHROOT/proc" \
+			chroot "$VM_KCHROOT" make -s -C "$VM_KDIR" M="$inner" \
+			"${VM_KMAKE[@]}" "$@" modules >"$dest/build.log" 2>&1 || rc=$?
+		cp "$dir"/msr-safe.ko "$dir"/msr_safe_probes.h "$dest"/ 2>/dev/null
+		rm -rf "$dir"
+	else
+		make -s -C "$VM_KDIR" M="$dest" "${VM_KMAKE[@]}" "$@" modules \
+			>"$dest/build.log" 2>&1 || rc=$?
+	fi
+	[ "$rc" -eq 0 ] || { cat "$dest/build.log" >&2; return 1; }
 	[ -f "$dest/msr-safe.ko" ] || { vm_say "kbuild made no msr-safe.ko"; return 1; }
 	if grep -E 'warning:|error:' "$dest/build.log" >&2; then return 1; fi
 }
 
-# vm_module_path NAME.ko: its path relative to VM_MODROOT (e.g. for msr.ko).
+# vm_module_path NAME.ko: its path relative to VM_MODROOT (e.g. for msr.ko),
+# compressed (NAME.ko.xz, 6.12) or not.
 vm_module_path() {
-	(cd "$VM_MODROOT" && find kernel -name "$1" | head -n1)
+	(cd "$VM_MODROOT" && find kernel \( -name "$1" -o -name "$1.xz" \
+		-o -name "$1.zst" -o -name "$1.gz" \) | head -n1)
+}
+
+# vm_module_builtin NAME.ko: whether the kernel has it built in.
+vm_module_builtin() {
+	grep -q "/$1\$" "$VM_MODROOT/modules.builtin" 2>/dev/null
+}
+
+# vm_module_copy REL DIR: the module VM_MODROOT/REL into DIR, uncompressed
+# (busybox insmod may not decompress).
+vm_module_copy() {
+	local rel=$1 dir=$2 name
+	name=$(basename "$rel")
+	case $name in
+	*.ko.xz) xz -dc "$VM_MODROOT/$rel" >"$dir/${name%.xz}" ;;
+	*.ko.zst) zstd -dcq "$VM_MODROOT/$rel" >"$dir/${name%.zst}" ;;
+	*.ko.gz) gzip -dc "$VM_MODROOT/$rel" >"$dir/${name%.gz}" ;;
+	*) cp "$VM_MODROOT/$rel" "$dir/$name" ;;
+	esac
 }
 
 # vm_initramfs OUT GUEST_SCRIPT [VAR=VALUE...]: a busybox initramfs whose
@@ -136,13 +141,15 @@ vm_initramfs() {
 		order+=("$1")
 	}
 	for m in 9p.ko 9pnet_virtio.ko virtio_pci.ko; do
+		vm_module_builtin "$m" && continue
 		rel=$(vm_module_path "$m")
 		[ -n "$rel" ] || { vm_say "$m not found in $VM_MODROOT"; return 1; }
 		_vm_add "$rel" || return 1
 	done
 	for rel in "${order[@]}"; do
-		cp "$VM_MODROOT/$rel" "$dir/mods/"
-		basename "$rel" >>"$dir/mods/order"
+		vm_module_copy "$rel" "$dir/mods" || return 1
+		rel=$(basename "$rel")
+		echo "${rel%.ko*}.ko" >>"$dir/mods/order"
 	done
 	cp "$VM_LIB_DIR/init" "$dir/init"
 	chmod 0755 "$dir/init"
