@@ -41,12 +41,14 @@ void t_allowlist(struct suite *s)
 	static const size_t chunks[] = {1, 7, 29, 30, 59, 60, 4096};
 	static const struct bad_list bad[] = {
 	    {"address without mask at the end", "0x402 0x0\n0x403", -EILSEQ},
-	    {"address without mask, newline", "0x402 0x0\n0x403\n", -EINVAL},
+	    {"address without mask, newline", "0x402 0x0\n0x403\n", -EILSEQ},
+	    {"address without mask, comment", "0x403 # c\n", -EILSEQ},
 	    {"address without 0x", "402 0x0\n", -EINVAL},
 	    {"non-hex address", "0x40g 0x0\n", -EINVAL},
 	    {"word for an address", "hello 0x0\n", -EINVAL},
 	    {"non-hex mask", "0x402 0xzz\n", -EINVAL},
-	    {"three fields", "0x402 0x0 0x1\n", -EINVAL},
+	    {"three fields", "0x402 0x0 0x1\n", -EILSEQ},
+	    {"junk after the mask", "0x402 0x0 junk\n", -EINVAL},
 	    {"address above 32 bits", "0x100000000 0x0\n", -ERANGE},
 	    {"mask above 64 bits", "0x402 0x10000000000000000\n", -ERANGE},
 	    {"comments only", "# nothing here\n\n# still nothing\n", -ENOMSG},
