@@ -78,6 +78,10 @@
 #define MASK_TSC_AUX \
 	UINT64_C(0x00000000ff000000) /* Linux keeps cpu/node below */
 
+/* The module's sysfs classes, one per kind of node, named as upstream. */
+static const char *const class_names[] = {"msr_safe", "msr_batch",
+					  "msr_allowlist", "msr_safe_version"};
+
 /* The list every section starts from. */
 static const char test_list[] =
     "# msr-safe vm test list\n"
@@ -234,6 +238,9 @@ void t_nodes(struct suite *s);
 void t_version(struct suite *s);
 void t_percpu(struct suite *s);
 void t_readonly_noop(struct suite *s);
+void t_privilege(struct suite *s);
+void t_multiwrite(struct suite *s);
+void t_lockdown(struct suite *s);
 void t_batch(struct suite *s);
 void t_max_batch(struct suite *s);
 char *sized_list(size_t len);

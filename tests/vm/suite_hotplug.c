@@ -45,6 +45,10 @@ void t_hotplug(struct suite *s)
 			 "hotplug cpu%d: read op while offline", cpu);
 		check_rc(s, -ENXIO, ops[1].err,
 			 "hotplug cpu%d: write op while offline", cpu);
+		check_u64(s, 0, ops[0].wmask | ops[1].wmask,
+			  "hotplug cpu%d: ops while offline report wmask 0 "
+			  "(as upstream)",
+			  cpu);
 		if (fd >= 0) {
 			rc = fd_rd(fd, MSR_MC0_ADDR, &v);
 			check_rc(s, -ENXIO, rc,

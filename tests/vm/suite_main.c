@@ -91,18 +91,22 @@ void u_suite(struct suite *s)
 
 int usage(void)
 {
-	fprintf(stderr, "usage: suite --root --ko KO --repo REPO --build BUILD "
-			"--scratch DIR"
-			" [--gid GID] [--quick]\n"
-			"       suite --unpriv --gid GID --repo REPO --build "
-			"BUILD --scratch DIR\n");
+	fprintf(stderr,
+		"usage: suite --root --ko KO --repo REPO --build BUILD "
+		"--scratch DIR"
+		" [--gid GID] [--quick]\n"
+		"       suite --unpriv --gid GID --repo REPO --build "
+		"BUILD --scratch DIR\n"
+		"       suite --lockdown --repo REPO --build BUILD "
+		"--scratch DIR (raises lockdown: last run of a boot)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	struct suite s;
-	bool quick = false, have_mode = false;
+	bool quick = false, have_mode = false, lockdown = false;
+	const char *run_name;
 	int possible[MAX_CPUS * 4], np;
 	char *text;
 	size_t len;
@@ -114,6 +118,9 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--root") || !strcmp(a, "--unpriv")) {
 			s.root = !strcmp(a, "--root");
+			have_mode = true;
+		} else if (!strcmp(a, "--lockdown")) {
+			lockdown = true;
 			have_mode = true;
 		} else if (!strcmp(a, "--quick")) {
 			quick = true;
@@ -136,6 +143,7 @@ int main(int argc, char **argv)
 	if (!have_mode || !s.repo || !s.build || !s.scratch ||
 	    (s.root && (!s.ko || !s.build || !s.scratch || !s.merged)))
 		return usage();
+	run_name = lockdown ? "lockdown" : s.root ? "root" : "unprivileged";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	s.bad = bad_page();
 	signal(SIGPIPE, SIG_IGN);
@@ -151,9 +159,13 @@ int main(int argc, char **argv)
 	if (!check(&s, np > 0, "cannot read", "setup: possible CPUs"))
 		return 1;
 	s.max_possible = possible[np - 1];
-	note("%s run: %d online CPUs, highest possible %d",
-	     s.root ? "root" : "unprivileged", s.ncpus, s.max_possible);
+	note("%s run: %d online CPUs, highest possible %d", run_name, s.ncpus,
+	     s.max_possible);
 
+	if (lockdown) {
+		TIMED(t_lockdown(&s));
+		goto done;
+	}
 	if (!s.root) {
 		u_suite(&s);
 		u_tools(&s);
@@ -166,7 +178,9 @@ int main(int argc, char **argv)
 	TIMED(t_percpu(&s));
 	TIMED(t_batch(&s));
 	TIMED(t_readonly_noop(&s));
+	TIMED(t_privilege(&s));
 	TIMED(t_allowlist(&s));
+	TIMED(t_multiwrite(&s));
 	TIMED(t_counters(&s));
 	TIMED(t_recheck(&s, true));
 	TIMED(t_recheck(&s, false));
@@ -188,7 +202,6 @@ int main(int argc, char **argv)
 		check_rc(&s, 0, rc, "final: install the test list");
 	}
 done:
-	note("%s run: %d passed, %d failed", s.root ? "root" : "unprivileged",
-	     s.passed, s.failed);
+	note("%s run: %d passed, %d failed", run_name, s.passed, s.failed);
 	return s.failed ? 1 : 0;
 }

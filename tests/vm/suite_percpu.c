@@ -6,6 +6,73 @@
 #include "suite.h"
 
 /* Nodes as the module creates them, then as the shipped rules set them. */
+/* Basename of the subsystem (class) of /sys/class/@cls/@dev, in @out. */
+static int subsystem_of(const char *cls, const char *dev, char *out, size_t cap)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+	const char *base;
+
+	snprintf(path, sizeof(path), "/sys/class/%s/%s/subsystem", cls, dev);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = 0;
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= cap)
+		return -ENAMETOOLONG;
+	memcpy(out, base, strlen(base) + 1);
+	return 0;
+}
+
+/*
+ * Four classes, named as upstream: a site rule SUBSYSTEM=="msr_safe" (as
+ * upstream's README suggests for the users' group) matches the per-CPU
+ * nodes only, never the allowlist.
+ */
+static void t_classes(struct suite *s)
+{
+	static const char *const single[][2] = {
+	    {"msr_batch", "msr_batch"},
+	    {"msr_allowlist", "msr_allowlist"},
+	    {"msr_safe_version", "msr_safe_version"}};
+	char sub[64], want[64];
+	int n = 0, odd = 0, rc;
+	struct dirent *de;
+	DIR *d = opendir("/sys/class/msr_safe");
+
+	if (check(s, d != NULL, strerror(errno),
+		  "classes: /sys/class/msr_safe exists")) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (strncmp(de->d_name, "msr_safe", 8) ||
+			    !isdigit((unsigned char)de->d_name[8]))
+				odd++;
+			else
+				n++;
+		}
+		closedir(d);
+	}
+	check_long(
+	    s, s->ncpus, n,
+	    "classes: class msr_safe holds one msr_safeN per online CPU");
+	check_long(s, 0, odd, "classes: class msr_safe holds nothing else");
+	for (size_t i = 0; i < sizeof(single) / sizeof(*single); i++) {
+		rc = subsystem_of(single[i][0], single[i][1], sub, sizeof(sub));
+		check_rc(s, 0, rc, "classes: /sys/class/%s/%s exists",
+			 single[i][0], single[i][1]);
+		snprintf(want, sizeof(want), "%s", single[i][0]);
+		check_text(s, want, strlen(want), rc ? "" : sub,
+			   rc ? 0 : strlen(sub),
+			   "classes: %s is in subsystem %s", single[i][1],
+			   single[i][0]);
+	}
+	check(s, !path_exists("/sys/class/msr_safe/msr_allowlist"), "present",
+	      "classes: SUBSYSTEM==\"msr_safe\" cannot match the allowlist");
+}
+
 void t_nodes(struct suite *s)
 {
 	char path[64];
@@ -56,6 +123,7 @@ void t_nodes(struct suite *s)
 			free(text);
 		}
 	}
+	t_classes(s);
 	rc = udev_apply(s);
 	check_rc(s, 0, rc, "nodes: 60-msr-safe.rules applied to every device");
 	for (int i = 0; i < s->ncpus; i++) {

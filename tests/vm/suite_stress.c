@@ -186,8 +186,14 @@ void t_cycles(struct suite *s)
 	      "nodes left", "cycles: rmmod removes the nodes");
 	check(s, !path_exists(SYS_COUNTERS), "dir left",
 	      "cycles: rmmod removes " SYS_COUNTERS);
-	check(s, !path_exists("/sys/class/msr_safe"), "class left",
-	      "cycles: rmmod removes the class");
+	for (size_t ci = 0; ci < sizeof(class_names) / sizeof(*class_names);
+	     ci++) {
+		char cdir[64];
+
+		snprintf(cdir, sizeof(cdir), "/sys/class/%s", class_names[ci]);
+		check(s, !path_exists(cdir), "class left",
+		      "cycles: rmmod removes class %s", class_names[ci]);
+	}
 	rc = proc_devices_msr(list, sizeof(list), &count);
 	check_long(s, 0, count, "cycles: rmmod frees the majors (%s)", list);
 	reload(s, "", "cycles: load again");
