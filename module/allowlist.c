@@ -94,17 +94,16 @@ static int al_parse_entry(struct al_cursor *c, struct al_entry *e)
 		return err;
 	if (addr > AL_ADDR_MAX)
 		return -ERANGE;
+	/* An entry that is not two numbers is EILSEQ, as upstream's. */
 	al_skip_blanks(c);
-	if (c->p == c->end)
-		return -EILSEQ;
 	if (al_at_line_end(c))
-		return -EINVAL;
+		return -EILSEQ;
 	err = al_parse_number(c, &mask);
 	if (err)
 		return err;
 	al_skip_blanks(c);
 	if (!al_at_line_end(c))
-		return -EINVAL;
+		return al_parse_number(c, &mask) ? -EINVAL : -EILSEQ;
 	e->msr = (u32)addr;
 	e->wmask = mask;
 	e->line = c->line;
@@ -340,7 +339,7 @@ const char *al_strerror(int err)
 	case ERANGE:
 		return "number too large (address is 32 bits, mask 64 bits)";
 	case EILSEQ:
-		return "text ends inside an entry (address without mask)";
+		return "entry is not two numbers (address without mask, or a third number)";
 	case ENOMSG:
 		return "no entries (only comments)";
 	case ENOTUNIQ:

@@ -39,9 +39,12 @@ size_t al_max_entries(const char *text, size_t len);
  * Returns 0 and sets *@count, or the first error as a negative errno with
  * its 1-based line in *@err_line (0 when no line applies, e.g. -E2BIG):
  *   -E2BIG    text longer than AL_TEXT_MAX, or more entries than @cap
- *   -EINVAL   an address or mask that does not parse, or junk on a line
+ *   -EINVAL   an address or mask that does not parse, or a non-number
+ *             after the mask
  *   -ERANGE   an address above 32 bits or a mask above 64 bits
- *   -EILSEQ   the text ends inside an entry (address without mask)
+ *   -EILSEQ   an entry that is not two numbers: an address alone (at the
+ *             end of the text or of its line) or a third number after
+ *             the mask (as upstream)
  *   -ENOMSG   text that is not blank but has no entry
  *   -ENOTUNIQ an address listed twice (line of the second listing)
  * Blank text (whitespace only) parses to zero entries: the "clear" case.

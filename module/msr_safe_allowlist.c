@@ -8,15 +8,24 @@
  * text first and only then swaps the pointer, so a failed write leaves
  * the previous list live and untouched.  The old list is freed after a
  * grace period without making the writer wait for it.
+ *
+ * Installing a list is root-equivalent (a writable LSTAR is kernel code
+ * execution), so it needs CAP_SYS_RAWIO besides the file permission.
+ *
+ * A text longer than one write (cat splits files in 128 KiB writes) is
+ * collected per open file; see msr_safe_allowlist_write().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -39,6 +48,15 @@ struct msr_safe_allowlist {
 static struct msr_safe_allowlist __rcu *msr_safe_live_list;
 /* Serializes writers of msr_safe_live_list. */
 static DEFINE_MUTEX(msr_safe_allowlist_lock);
+
+/*
+ * The write size in which cat (coreutils) and similar tools split a file:
+ * after a write of exactly this size the descriptor's next write
+ * continues the same text.
+ */
+#define MSR_SAFE_AL_CHUNK (128 * 1024)
+/* Most text one descriptor may collect over continued writes. */
+#define MSR_SAFE_AL_TEXT_TOTAL (32 * MSR_SAFE_AL_CHUNK)
 
 static struct class *msr_safe_allowlist_class;
 static unsigned int msr_safe_allowlist_major;
@@ -74,11 +92,12 @@ static int msr_safe_allowlist_parse(const char *text, size_t len,
 
 	cap = al_max_entries(text, len);
 	entries = kvmalloc_array(max_t(size_t, cap, 1), sizeof(*entries),
-				 GFP_KERNEL);
+				 GFP_KERNEL_ACCOUNT);
 	if (!entries)
 		return -ENOMEM;
 
-	err = al_parse(text, len, entries, cap, &count, &line);
+	/* One write is bounded by AL_TEXT_MAX, a collected text by its total. */
+	err = al_parse_text(text, len, entries, cap, &count, &line);
 	if (err) {
 		if (line)
 			pr_warn_ratelimited("allowlist not installed: line %u: %s\n",
@@ -112,7 +131,9 @@ static void msr_safe_allowlist_free_rcu(struct rcu_head *head)
 	kvfree(container_of(head, struct msr_safe_allowlist, rcu));
 }
 
-static void msr_safe_allowlist_install(struct msr_safe_allowlist *list)
+/* Make @list live; returns the list it replaced, still to be freed. */
+static struct msr_safe_allowlist *
+msr_safe_allowlist_swap(struct msr_safe_allowlist *list)
 {
 	struct msr_safe_allowlist *old;
 
@@ -120,56 +141,217 @@ static void msr_safe_allowlist_install(struct msr_safe_allowlist *list)
 	old = rcu_replace_pointer(msr_safe_live_list, list,
 				  lockdep_is_held(&msr_safe_allowlist_lock));
 	mutex_unlock(&msr_safe_allowlist_lock);
-
-	/* Lookups that still see the old list finish before it goes. */
-	if (old)
-		call_rcu(&old->rcu, msr_safe_allowlist_free_rcu);
+	return old;
 }
 
+/* Free a list that is not live, once lookups that saw it are done. */
+static void msr_safe_allowlist_retire(struct msr_safe_allowlist *list)
+{
+	if (list)
+		call_rcu(&list->rcu, msr_safe_allowlist_free_rcu);
+}
+
+/*
+ * Per open file: the reader's private copy of the list, and the writer's
+ * collected text.  @text holds what was written since the descriptor's
+ * text began; @chunk_pending says the last write was a full chunk, so
+ * the next write continues the text.  @saved is the list that was live
+ * before this text installed anything (@have_saved), put back if the
+ * text turns out bad.
+ */
+struct msr_safe_allowlist_file {
+	struct al_entry *entries;	/* reader: private copy */
+	size_t count;
+	struct mutex lock;		/* writer state below */
+	char *text;
+	size_t len;
+	bool chunk_pending;
+	bool have_saved;
+	struct msr_safe_allowlist *saved;
+};
+
+static void msr_safe_allowlist_log(const struct msr_safe_allowlist *list)
+{
+	pr_info_ratelimited("allowlist installed by uid %u pid %d: %zu entries\n",
+			    from_kuid(&init_user_ns, current_uid()),
+			    task_pid_nr(current), list ? list->count : 0);
+}
+
+/* Install @list as this descriptor's text; keep the first list replaced. */
+static void msr_safe_allowlist_install(struct msr_safe_allowlist_file *f,
+				       struct msr_safe_allowlist *list)
+{
+	struct msr_safe_allowlist *old = msr_safe_allowlist_swap(list);
+
+	msr_safe_allowlist_log(list);
+	if (f->chunk_pending && !f->have_saved) {
+		f->saved = old;
+		f->have_saved = true;
+	} else {
+		msr_safe_allowlist_retire(old);
+	}
+}
+
+/* The descriptor's text is complete (or abandoned): forget it. */
+static void msr_safe_allowlist_text_end(struct msr_safe_allowlist_file *f,
+					bool put_back)
+{
+	if (f->have_saved) {
+		if (put_back) {
+			size_t count = f->saved ? f->saved->count : 0;
+
+			msr_safe_allowlist_retire(msr_safe_allowlist_swap(f->saved));
+			pr_info_ratelimited("allowlist text refused: previous list (%zu entries) back in place\n",
+					    count);
+		} else {
+			msr_safe_allowlist_retire(f->saved);
+		}
+	}
+	kvfree(f->text);
+	f->text = NULL;
+	f->len = 0;
+	f->chunk_pending = false;
+	f->have_saved = false;
+	f->saved = NULL;
+}
+
+/* Parse all of the descriptor's text; install it, or put back the old. */
+static int msr_safe_allowlist_finish(struct msr_safe_allowlist_file *f)
+{
+	struct msr_safe_allowlist *list;
+	int err;
+
+	err = msr_safe_allowlist_parse(f->text, f->len, &list);
+	if (!err) {
+		f->chunk_pending = false;
+		msr_safe_allowlist_install(f, list);
+	}
+	msr_safe_allowlist_text_end(f, err != 0);
+	return err;
+}
+
+/*
+ * After a full chunk more text may follow, and the chunk may end inside a
+ * number ("0x10" cut to "0x1" is a valid, different number): install only
+ * its complete lines, and only if they hold entries (a blank or comment
+ * prefix neither clears the list nor is an error yet).
+ */
+static int msr_safe_allowlist_partial(struct msr_safe_allowlist_file *f)
+{
+	struct msr_safe_allowlist *list;
+	size_t len = f->len;
+	int err;
+
+	while (len && f->text[len - 1] != '\n')
+		len--;
+	if (!len)
+		return 0;
+	err = msr_safe_allowlist_parse(f->text, len, &list);
+	if (err == -ENOMSG)
+		return 0;
+	if (err)
+		return err;
+	if (!list)
+		return 0;
+	msr_safe_allowlist_install(f, list);
+	return 0;
+}
+
+/* Append @count bytes from @buf to the descriptor's text. */
+static int msr_safe_allowlist_append(struct msr_safe_allowlist_file *f,
+				     const char __user *buf, size_t count)
+{
+	char *text;
+
+	if (f->len + count > MSR_SAFE_AL_TEXT_TOTAL)
+		return -E2BIG;
+	text = kvmalloc(f->len + count, GFP_KERNEL_ACCOUNT);
+	if (!text)
+		return -ENOMEM;
+	if (copy_from_user(text + f->len, buf, count)) {
+		kvfree(text);
+		return -EFAULT;
+	}
+	if (f->len)
+		memcpy(text, f->text, f->len);
+	kvfree(f->text);
+	f->text = text;
+	f->len += count;
+	return 0;
+}
+
+/*
+ * A write is a whole list, installed (or refused) by that write, unless
+ * the descriptor's previous write was a full MSR_SAFE_AL_CHUNK: then it
+ * continues that text.  A full chunk installs its complete lines at once
+ * (so a single write of a 128 KiB list acts at that write) and keeps the
+ * rest pending; the first shorter write, or close(2), ends the text: all
+ * of it is parsed and installed, or refused with the list that was live
+ * before the text began put back, the error going to that write or close.
+ */
 static ssize_t msr_safe_allowlist_write(struct file *file,
 					const char __user *buf, size_t count,
 					loff_t *ppos)
 {
-	struct msr_safe_allowlist *list;
-	char *text;
+	struct seq_file *m = file->private_data;
+	struct msr_safe_allowlist_file *f = m->private;
 	int err;
 
 	err = msr_safe_recheck(file, MAY_WRITE);
 	if (err)
 		return err;
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
 	/* Nothing to parse, nothing to change: not even a "clear". */
 	if (!count)
 		return 0;
-	if (count > AL_TEXT_MAX)
-		return -E2BIG;
 
-	text = kvmalloc(count, GFP_KERNEL);
-	if (!text)
-		return -ENOMEM;
-	if (copy_from_user(text, buf, count)) {
-		err = -EFAULT;
-		goto out;
+	mutex_lock(&f->lock);
+	if (!f->chunk_pending)
+		msr_safe_allowlist_text_end(f, false);
+	if (count > AL_TEXT_MAX) {
+		err = -E2BIG;
+		goto fail;
 	}
-	err = msr_safe_allowlist_parse(text, count, &list);
+	err = msr_safe_allowlist_append(f, buf, count);
 	if (err)
-		goto out;
-	msr_safe_allowlist_install(list);
-	pr_debug("allowlist installed: %zu entries\n", list ? list->count : 0);
-out:
-	kvfree(text);
+		goto fail;
+	if (count == MSR_SAFE_AL_CHUNK) {
+		f->chunk_pending = true;
+		err = msr_safe_allowlist_partial(f);
+		if (err)
+			goto fail;
+	} else {
+		err = msr_safe_allowlist_finish(f);
+	}
+	mutex_unlock(&f->lock);
 	return err ? err : count;
+
+fail:
+	msr_safe_allowlist_text_end(f, true);
+	mutex_unlock(&f->lock);
+	return err;
+}
+
+/* close(2) of a text that ended with a full chunk: finish it here. */
+static int msr_safe_allowlist_flush(struct file *file, fl_owner_t id)
+{
+	struct seq_file *m = file->private_data;
+	struct msr_safe_allowlist_file *f = m->private;
+	int err = 0;
+
+	mutex_lock(&f->lock);
+	if (f->chunk_pending)
+		err = msr_safe_allowlist_finish(f);
+	mutex_unlock(&f->lock);
+	return err;
 }
 
 /*
  * Readers see a private copy taken when they read from offset 0, so a
  * list installed halfway through a read cannot tear its output.
  */
-struct msr_safe_allowlist_reader {
-	struct al_entry *entries;
-	size_t count;
-};
-
-static int msr_safe_allowlist_snapshot(struct msr_safe_allowlist_reader *r)
+static int msr_safe_allowlist_snapshot(struct msr_safe_allowlist_file *r)
 {
 	const struct msr_safe_allowlist *list;
 	struct al_entry *entries = NULL;
@@ -198,7 +380,7 @@ static int msr_safe_allowlist_snapshot(struct msr_safe_allowlist_reader *r)
 /* Record 0 is the header, record i > 0 is entry i - 1. */
 static void *msr_safe_allowlist_seq_start(struct seq_file *m, loff_t *pos)
 {
-	struct msr_safe_allowlist_reader *r = m->private;
+	struct msr_safe_allowlist_file *r = m->private;
 	int err;
 
 	if (*pos == 0) {
@@ -215,7 +397,7 @@ static void *msr_safe_allowlist_seq_start(struct seq_file *m, loff_t *pos)
 static void *msr_safe_allowlist_seq_next(struct seq_file *m, void *v,
 					 loff_t *pos)
 {
-	struct msr_safe_allowlist_reader *r = m->private;
+	struct msr_safe_allowlist_file *r = m->private;
 
 	++*pos;
 	if (*pos > r->count)
@@ -261,15 +443,25 @@ static ssize_t msr_safe_allowlist_read(struct file *file, char __user *buf,
 
 static int msr_safe_allowlist_open(struct inode *inode, struct file *file)
 {
-	return seq_open_private(file, &msr_safe_allowlist_seq_ops,
-				sizeof(struct msr_safe_allowlist_reader));
+	struct msr_safe_allowlist_file *f;
+	int err;
+
+	err = seq_open_private(file, &msr_safe_allowlist_seq_ops, sizeof(*f));
+	if (err)
+		return err;
+	f = ((struct seq_file *)file->private_data)->private;
+	mutex_init(&f->lock);
+	return 0;
 }
 
 static int msr_safe_allowlist_release(struct inode *inode, struct file *file)
 {
 	struct seq_file *m = file->private_data;
-	struct msr_safe_allowlist_reader *r = m->private;
+	struct msr_safe_allowlist_file *r = m->private;
 
+	/* flush() finished any text; drop what a failed flush left. */
+	msr_safe_allowlist_text_end(r, true);
+	mutex_destroy(&r->lock);
 	kvfree(r->entries);
 	return seq_release_private(inode, file);
 }
@@ -279,6 +471,7 @@ static const struct file_operations msr_safe_allowlist_fops = {
 	.open = msr_safe_allowlist_open,
 	.read = msr_safe_allowlist_read,
 	.write = msr_safe_allowlist_write,
+	.flush = msr_safe_allowlist_flush,
 	.llseek = seq_lseek,
 	.release = msr_safe_allowlist_release,
 };

@@ -3,10 +3,12 @@
  * /dev/cpu/msr_batch: many MSR operations on many CPUs in one ioctl.
  *
  * The ops are checked against the allowlist in one pass, then grouped by
- * CPU (a counting sort into an index array), and every target CPU gets
- * one cross-CPU call that runs only its own ops, all CPUs in parallel.
- * CPU hotplug is held off meanwhile, so an op either runs or reports
- * ENXIO: none is skipped silently.
+ * CPU (a counting sort into an index array), and every target CPU runs
+ * only its own ops, all CPUs in parallel, in cross-CPU calls of at most
+ * MSR_SAFE_BATCH_CHUNK ops each (interrupts are off during a call), with
+ * a chance to reschedule between calls.  CPU hotplug is held off
+ * meanwhile, so an op either runs or reports ENXIO: none is skipped
+ * silently.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,40 +29,90 @@ module_param(mdev_msr_batch, uint, 0444);
 MODULE_PARM_DESC(mdev_msr_batch,
 		 "Major number of /dev/cpu/msr_batch (0 = dynamic)");
 
+/*
+ * Ops one CPU runs per cross-CPU call, with interrupts off: a few hundred
+ * microseconds even for slow MSRs on hardware.
+ */
+#define MSR_SAFE_BATCH_CHUNK 256
+
+/* The most max_batch_ops may be set to: 32 MiB of ops plus their index. */
+#define MSR_SAFE_BATCH_OPS_CAP (1U << 20)
+
 static unsigned int max_batch_ops = 131072;
-module_param(max_batch_ops, uint, 0644);
+
+static int max_batch_ops_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err;
+
+	err = kstrtouint(val, 0, &n);
+	if (err)
+		return err;
+	if (n < 1 || n > MSR_SAFE_BATCH_OPS_CAP)
+		return -EINVAL;
+	WRITE_ONCE(max_batch_ops, n);
+	return 0;
+}
+
+static const struct kernel_param_ops max_batch_ops_ops = {
+	.set = max_batch_ops_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_batch_ops, &max_batch_ops_ops, &max_batch_ops, 0644);
 MODULE_PARM_DESC(max_batch_ops,
-		 "Most ops one batch may hold; larger batches get E2BIG (default: 131072)");
+		 "Most ops one batch may hold, 1..1048576; larger batches get E2BIG (default: 131072)");
 
 static struct class *msr_safe_batch_class;
 static unsigned int msr_safe_batch_major;
 
-/* The ops grouped by CPU: order[first[cpu] .. first[cpu + 1]). */
+/*
+ * The ops grouped by CPU: order[first[cpu] .. first[cpu + 1]).  In call
+ * number @round a CPU runs the round'th chunk of its ops.
+ */
 struct msr_safe_batch {
 	struct msr_batch_op *ops;
 	u32 *order;
 	u32 *first;
-	cpumask_var_t cpus;
+	cpumask_var_t cpus;	/* online CPUs that have ops */
+	cpumask_var_t round_cpus; /* those with ops left in this round */
+	u32 round;
 };
 
 static void msr_safe_batch_ipi(void *info)
 {
 	struct msr_safe_batch *b = info;
 	unsigned int cpu = smp_processor_id();
+	u32 i = b->first[cpu] + b->round * MSR_SAFE_BATCH_CHUNK;
+	u32 end = min(b->first[cpu + 1], i + MSR_SAFE_BATCH_CHUNK);
+
+	for (; i < end; i++)
+		msr_safe_exec_local(&b->ops[b->order[i]]);
+}
+
+/* True if any op of the batch writes. */
+static bool msr_safe_batch_writes(const struct msr_safe_batch *b, u32 numops)
+{
 	u32 i;
 
-	for (i = b->first[cpu]; i < b->first[cpu + 1]; i++)
-		msr_safe_exec_local(&b->ops[b->order[i]]);
+	for (i = 0; i < numops; i++) {
+		if (!b->ops[i].isrdmsr)
+			return true;
+	}
+	return false;
 }
 
 /*
  * Check every op against one view of the allowlist and count the ops
- * each CPU will run in first[cpu + 1].  Returns true if any op writes.
+ * each CPU will run in first[cpu + 1].  Write ops get @write_err (the
+ * lockdown verdict) when it is non-zero.  Only called once the caller's
+ * permission is established, so denials are counted only for callers that
+ * may use the device.
  */
-static bool msr_safe_batch_check(struct msr_safe_batch *b, u32 numops)
+static void msr_safe_batch_check(struct msr_safe_batch *b, u32 numops,
+				 int write_err)
 {
 	const struct msr_safe_allowlist *list;
-	bool writes = false;
 	u32 i;
 
 	rcu_read_lock();
@@ -70,23 +122,21 @@ static bool msr_safe_batch_check(struct msr_safe_batch *b, u32 numops)
 
 		op->err = 0;
 		op->wmask = 0;
-		if (!op->isrdmsr)
-			writes = true;
 		if (!msr_safe_allowlist_find(list, op->msr, &op->wmask)) {
 			op->err = -EACCES;
 			msr_safe_count(MSR_SAFE_DENIED_NOT_ALLOWLISTED);
-		} else if (!op->isrdmsr && !op->wmask) {
-			op->err = -EROFS;
-			msr_safe_count(MSR_SAFE_DENIED_READ_ONLY);
 		} else if (op->cpu >= nr_cpu_ids) {
+			/* As upstream: no mask is reported for an absent CPU. */
 			op->err = -ENXIO;
+			op->wmask = 0;
 			msr_safe_count(MSR_SAFE_DENIED_OFFLINE_CPU);
+		} else if (!op->isrdmsr && write_err) {
+			op->err = write_err;
 		} else {
 			b->first[op->cpu + 1]++;
 		}
 	}
 	rcu_read_unlock();
-	return writes;
 }
 
 /* Turn the per-CPU counts into start indexes and fill b->order. */
@@ -123,10 +173,24 @@ static void msr_safe_batch_run(struct msr_safe_batch *b)
 		}
 		for (i = b->first[cpu]; i < b->first[cpu + 1]; i++) {
 			b->ops[b->order[i]].err = -ENXIO;
+			b->ops[b->order[i]].wmask = 0;
 			msr_safe_count(MSR_SAFE_DENIED_OFFLINE_CPU);
 		}
 	}
-	on_each_cpu_mask(b->cpus, msr_safe_batch_ipi, b, true);
+	/* Bounded time with interrupts off per call; reschedule between. */
+	for (b->round = 0;; b->round++) {
+		u32 done = b->round * MSR_SAFE_BATCH_CHUNK;
+
+		cpumask_clear(b->round_cpus);
+		for_each_cpu(cpu, b->cpus) {
+			if (b->first[cpu + 1] - b->first[cpu] > done)
+				cpumask_set_cpu(cpu, b->round_cpus);
+		}
+		if (cpumask_empty(b->round_cpus))
+			break;
+		on_each_cpu_mask(b->round_cpus, msr_safe_batch_ipi, b, true);
+		cond_resched();
+	}
 	cpus_read_unlock();
 }
 
@@ -137,6 +201,7 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 	struct msr_safe_batch b = { };
 	struct msr_batch_op __user *uops;
 	struct msr_batch_array arr;
+	int write_err = 0;
 	size_t size;
 	long ret;
 	u32 i;
@@ -150,10 +215,10 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 		return ret;
 	if (copy_from_user(&arr, uarr, sizeof(arr)))
 		return -EFAULT;
-	/* 0 is what clients from before the version field send. */
-	if (arr.version &&
-	    MSR_SAFE_VERSION_MAJOR_OF(arr.version) != MSR_SAFE_VERSION_MAJOR)
-		return -ENOPROTOOPT;
+	/*
+	 * arr.version is ignored: GEOPM, Variorum and upstream's own example
+	 * leave it as stack or heap garbage (it was padding before).
+	 */
 	if (!arr.numops)
 		return -EINVAL;
 	if (arr.numops > READ_ONCE(max_batch_ops))
@@ -161,13 +226,15 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 	/* The UAPI struct cannot say it, but ops points to user memory. */
 	uops = (struct msr_batch_op __user *)(unsigned long)arr.ops;
 
+	/* Charged to the caller's memory cgroup: the caller picks the size. */
 	size = array_size(arr.numops, sizeof(*b.ops));
-	b.ops = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	b.ops = kvmalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	b.order = kvmalloc_array(arr.numops, sizeof(*b.order),
-				 GFP_KERNEL | __GFP_NOWARN);
-	b.first = kcalloc(nr_cpu_ids + 1, sizeof(*b.first), GFP_KERNEL);
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	b.first = kcalloc(nr_cpu_ids + 1, sizeof(*b.first), GFP_KERNEL_ACCOUNT);
 	if (!b.ops || !b.order || !b.first ||
-	    !zalloc_cpumask_var(&b.cpus, GFP_KERNEL)) {
+	    !zalloc_cpumask_var(&b.cpus, GFP_KERNEL) ||
+	    !zalloc_cpumask_var(&b.round_cpus, GFP_KERNEL)) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -176,12 +243,21 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 		goto out;
 	}
 
-	/* Writing through the batch needs write permission on the node. */
-	if (msr_safe_batch_check(&b, arr.numops)) {
+	/*
+	 * Writing needs a descriptor opened for writing (as the stock msr
+	 * driver, EBADF: nothing runs) and write permission on the node.
+	 */
+	if (msr_safe_batch_writes(&b, arr.numops)) {
+		if (!(file->f_mode & FMODE_WRITE)) {
+			ret = -EBADF;
+			goto out;
+		}
 		ret = msr_safe_recheck(file, MAY_WRITE);
 		if (ret)
 			goto out;
+		write_err = msr_safe_write_lockdown();
 	}
+	msr_safe_batch_check(&b, arr.numops, write_err);
 	msr_safe_batch_group(&b, arr.numops);
 	msr_safe_batch_run(&b);
 
@@ -196,6 +272,7 @@ static long msr_safe_batch_ioctl(struct file *file, unsigned int cmd,
 		}
 	}
 out:
+	free_cpumask_var(b.round_cpus);
 	free_cpumask_var(b.cpus);
 	kfree(b.first);
 	kvfree(b.order);

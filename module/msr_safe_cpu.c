@@ -56,8 +56,9 @@ static loff_t msr_safe_cpu_llseek(struct file *file, loff_t offset, int whence)
 }
 
 /*
- * Look up the MSR at *ppos and the CPU behind @file for one 8-byte
- * access; on success @op is ready to run.
+ * Check an 8-byte access to the MSR at @pos on the CPU behind @file and
+ * look up its write mask; on success @op is ready to run (a write's value
+ * is already in op->msrdata, copied before any check).
  */
 static int msr_safe_cpu_prepare(struct file *file, size_t count, loff_t pos,
 				bool write, struct msr_batch_op *op)
@@ -72,6 +73,11 @@ static int msr_safe_cpu_prepare(struct file *file, size_t count, loff_t pos,
 		return err;
 	if (count != sizeof(op->msrdata))
 		return -EINVAL;
+	if (write) {
+		err = msr_safe_write_lockdown();
+		if (err)
+			return err;
+	}
 
 	rcu_read_lock();
 	list = msr_safe_allowlist_get();
@@ -80,10 +86,6 @@ static int msr_safe_cpu_prepare(struct file *file, size_t count, loff_t pos,
 	rcu_read_unlock();
 	if (!listed) {
 		msr_safe_count(MSR_SAFE_DENIED_NOT_ALLOWLISTED);
-		return -EACCES;
-	}
-	if (write && !wmask) {
-		msr_safe_count(MSR_SAFE_DENIED_READ_ONLY);
 		return -EACCES;
 	}
 
@@ -99,9 +101,12 @@ static int msr_safe_cpu_exec(struct msr_batch_op *op)
 {
 	int err = msr_safe_exec_on(op->cpu, op);
 
-	/* Faults were counted on the target CPU. */
+	/* Faults and read-only denials were counted on the target CPU. */
 	if (err == -ENXIO)
 		msr_safe_count(MSR_SAFE_DENIED_OFFLINE_CPU);
+	/* The per-CPU node has always said EACCES for a mask-0 write. */
+	if (err == -EROFS)
+		return -EACCES;
 	return err;
 }
 
@@ -126,13 +131,22 @@ static ssize_t msr_safe_cpu_write(struct file *file, const char __user *buf,
 				  size_t count, loff_t *ppos)
 {
 	struct msr_batch_op op;
+	u64 val;
 	int err;
 
+	/*
+	 * Copy first: copy_from_user can sleep (a FUSE-backed page) while the
+	 * allowlist or the node's mode changes, and what is checked must be
+	 * what the write then runs under.
+	 */
+	if (count != sizeof(val))
+		return -EINVAL;
+	if (copy_from_user(&val, buf, sizeof(val)))
+		return -EFAULT;
 	err = msr_safe_cpu_prepare(file, count, *ppos, true, &op);
 	if (err)
 		return err;
-	if (copy_from_user(&op.msrdata, buf, sizeof(op.msrdata)))
-		return -EFAULT;
+	op.msrdata = val;
 	err = msr_safe_cpu_exec(&op);
 	if (err)
 		return err;

@@ -2,8 +2,8 @@
 /*
  * Internal interfaces between the files of msr-safe.ko.
  *
- * msr_safe_main.c      module init/exit, device class, version device,
- *                      denial counters, the access re-check
+ * msr_safe_main.c      module init/exit, device classes, version device,
+ *                      denial counters, the access re-check, lockdown
  * msr_safe_access.c    running MSR operations on the CPU they target
  * msr_safe_allowlist.c the live allowlist and /dev/cpu/msr_allowlist
  * msr_safe_cpu.c       /dev/cpu/N/msr_safe and CPU hotplug
@@ -19,11 +19,23 @@
 struct class;
 struct file;
 
-/* Device names under /sys/class/msr_safe; nodes go to /dev/cpu/. */
+/*
+ * Device names, which are also the names of their sysfs classes (as
+ * upstream: /sys/class/msr_batch/msr_batch, /sys/class/msr_safe/msr_safe0,
+ * ...); nodes go to /dev/cpu/.
+ */
 #define MSR_SAFE_BATCH_NAME	"msr_batch"
 #define MSR_SAFE_ALLOWLIST_NAME	"msr_allowlist"
 #define MSR_SAFE_VERSION_NAME	"msr_safe_version"
 #define MSR_SAFE_CPU_NAME	"msr_safe"
+
+enum msr_safe_class_id {
+	MSR_SAFE_CLASS_CPU,
+	MSR_SAFE_CLASS_BATCH,
+	MSR_SAFE_CLASS_ALLOWLIST,
+	MSR_SAFE_CLASS_VERSION,
+	MSR_SAFE_NR_CLASSES
+};
 
 enum msr_safe_counter {
 	MSR_SAFE_DENIED_NOT_ALLOWLISTED,
@@ -35,6 +47,8 @@ enum msr_safe_counter {
 
 void msr_safe_count(enum msr_safe_counter counter);
 int msr_safe_recheck(struct file *file, int may);
+/* 0, or -EPERM while kernel lockdown forbids MSR writes. */
+int msr_safe_write_lockdown(void);
 
 /* Major of the per-CPU devices, for the class's devnode callback. */
 extern unsigned int msr_safe_cpu_major;
@@ -50,7 +64,9 @@ bool msr_safe_allowlist_find(const struct msr_safe_allowlist *list, u32 msr,
 
 /*
  * Run one operation on the calling CPU: op->err, op->msrdata filled in.
- * A write merges op->msrdata under op->wmask with the current value.
+ * A write merges op->msrdata under op->wmask with the current value; with
+ * mask 0 it succeeds, writing nothing, only if op->msrdata equals the
+ * current value, and is -EROFS otherwise.
  */
 void msr_safe_exec_local(struct msr_batch_op *op);
 /* Run one operation on @cpu; -ENXIO when that CPU is offline. */

@@ -2,18 +2,21 @@
 /*
  * msr-safe: allowlisted, bit-masked access to model-specific registers.
  *
- * This file holds what the devices share: the device class (all nodes
- * live under /dev/cpu/, owned by root, mode 0600 until udev says
+ * This file holds what the devices share: the four device classes, named
+ * as upstream names them so that sites' udev rules keep their meaning (all
+ * nodes live under /dev/cpu/, owned by root, mode 0600 until udev says
  * otherwise), the version device, the denial counters in
- * /sys/kernel/msr_safe/ and the per-operation access re-check.
+ * /sys/kernel/msr_safe/, the per-operation access re-check and the
+ * lockdown test.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
@@ -29,11 +32,29 @@ module_param(mdev_msr_version, uint, 0444);
 MODULE_PARM_DESC(mdev_msr_version,
 		 "Major number of /dev/cpu/msr_safe_version (0 = dynamic)");
 
-static atomic64_t msr_safe_counters[MSR_SAFE_NR_COUNTERS];
+/*
+ * Per-CPU, so that denials on many CPUs (batch ops are counted on their
+ * target CPU) do not bounce one cache line; summed when read.
+ */
+struct msr_safe_counters {
+	u64 count[MSR_SAFE_NR_COUNTERS];
+};
+
+static DEFINE_PER_CPU(struct msr_safe_counters, msr_safe_counters);
 
 void msr_safe_count(enum msr_safe_counter counter)
 {
-	atomic64_inc(&msr_safe_counters[counter]);
+	this_cpu_inc(msr_safe_counters.count[counter]);
+}
+
+/*
+ * The one place that asks about kernel lockdown.  As the kernel's own msr
+ * driver, refuse every MSR write while the kernel is locked down
+ * (integrity or confidentiality); reads go on.
+ */
+int msr_safe_write_lockdown(void)
+{
+	return msr_safe_msr_writes_locked_down() ? -EPERM : 0;
 }
 
 /*
@@ -71,8 +92,12 @@ static const struct file_operations msr_safe_version_fops = {
 
 static ssize_t counter_show(enum msr_safe_counter counter, char *buf)
 {
-	return sysfs_emit(buf, "%lld\n",
-			  (long long)atomic64_read(&msr_safe_counters[counter]));
+	unsigned long long sum = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(msr_safe_counters, cpu).count[counter];
+	return sysfs_emit(buf, "%llu\n", sum);
 }
 
 static ssize_t denied_not_allowlisted_show(struct kobject *kobj,
@@ -131,8 +156,46 @@ static MSR_SAFE_DEVNODE(msr_safe_devnode)
 }
 
 static struct kobject *msr_safe_kobj;
-static struct class *msr_safe_class;
 static unsigned int msr_safe_version_major;
+
+/* One class per kind of node, named as upstream names them. */
+static const char *const msr_safe_class_names[MSR_SAFE_NR_CLASSES] = {
+	[MSR_SAFE_CLASS_CPU] = MSR_SAFE_CPU_NAME,
+	[MSR_SAFE_CLASS_BATCH] = MSR_SAFE_BATCH_NAME,
+	[MSR_SAFE_CLASS_ALLOWLIST] = MSR_SAFE_ALLOWLIST_NAME,
+	[MSR_SAFE_CLASS_VERSION] = MSR_SAFE_VERSION_NAME,
+};
+
+static struct class *msr_safe_classes[MSR_SAFE_NR_CLASSES];
+
+static void msr_safe_classes_destroy(void)
+{
+	int i;
+
+	for (i = MSR_SAFE_NR_CLASSES - 1; i >= 0; i--) {
+		if (msr_safe_classes[i])
+			class_destroy(msr_safe_classes[i]);
+		msr_safe_classes[i] = NULL;
+	}
+}
+
+/* The only place that creates classes; all share one devnode callback. */
+static int __init msr_safe_classes_create(void)
+{
+	struct class *class;
+	int i;
+
+	for (i = 0; i < MSR_SAFE_NR_CLASSES; i++) {
+		class = msr_safe_class_create(msr_safe_class_names[i]);
+		if (IS_ERR(class)) {
+			msr_safe_classes_destroy();
+			return PTR_ERR(class);
+		}
+		class->devnode = msr_safe_devnode;
+		msr_safe_classes[i] = class;
+	}
+	return 0;
+}
 
 static int __init msr_safe_version_init(void)
 {
@@ -148,7 +211,7 @@ static int __init msr_safe_version_init(void)
 	}
 	msr_safe_version_major = mdev_msr_version ? mdev_msr_version : ret;
 
-	dev = device_create(msr_safe_class, NULL,
+	dev = device_create(msr_safe_classes[MSR_SAFE_CLASS_VERSION], NULL,
 			    MKDEV(msr_safe_version_major, 0), NULL,
 			    MSR_SAFE_VERSION_NAME);
 	if (IS_ERR(dev)) {
@@ -161,7 +224,8 @@ static int __init msr_safe_version_init(void)
 
 static void msr_safe_version_exit(void)
 {
-	device_destroy(msr_safe_class, MKDEV(msr_safe_version_major, 0));
+	device_destroy(msr_safe_classes[MSR_SAFE_CLASS_VERSION],
+		       MKDEV(msr_safe_version_major, 0));
 	__unregister_chrdev(msr_safe_version_major, 0, 1, MSR_SAFE_VERSION_NAME);
 }
 
@@ -176,23 +240,20 @@ static int __init msr_safe_init(void)
 	if (err)
 		goto err_kobj;
 
-	msr_safe_class = msr_safe_class_create("msr_safe");
-	if (IS_ERR(msr_safe_class)) {
-		err = PTR_ERR(msr_safe_class);
-		goto err_group;
-	}
-	msr_safe_class->devnode = msr_safe_devnode;
-
-	err = msr_safe_allowlist_init(msr_safe_class);
+	err = msr_safe_classes_create();
 	if (err)
-		goto err_class;
+		goto err_group;
+
+	err = msr_safe_allowlist_init(msr_safe_classes[MSR_SAFE_CLASS_ALLOWLIST]);
+	if (err)
+		goto err_classes;
 	err = msr_safe_version_init();
 	if (err)
 		goto err_allowlist;
-	err = msr_safe_batch_init(msr_safe_class);
+	err = msr_safe_batch_init(msr_safe_classes[MSR_SAFE_CLASS_BATCH]);
 	if (err)
 		goto err_version;
-	err = msr_safe_cpu_init(msr_safe_class);
+	err = msr_safe_cpu_init(msr_safe_classes[MSR_SAFE_CLASS_CPU]);
 	if (err)
 		goto err_batch;
 
@@ -205,8 +266,8 @@ err_version:
 	msr_safe_version_exit();
 err_allowlist:
 	msr_safe_allowlist_exit();
-err_class:
-	class_destroy(msr_safe_class);
+err_classes:
+	msr_safe_classes_destroy();
 err_group:
 	sysfs_remove_group(msr_safe_kobj, &msr_safe_counter_group);
 err_kobj:
@@ -222,12 +283,12 @@ static void __exit msr_safe_exit(void)
 	msr_safe_batch_exit();
 	msr_safe_version_exit();
 	msr_safe_allowlist_exit();
-	class_destroy(msr_safe_class);
+	msr_safe_classes_destroy();
 	sysfs_remove_group(msr_safe_kobj, &msr_safe_counter_group);
 	kobject_put(msr_safe_kobj);
 }
 module_exit(msr_safe_exit);
 
 MODULE_DESCRIPTION("Allowlisted, bit-masked access to x86 model-specific registers");
-MODULE_LICENSE("GPL");
+MODULE_LICENSE("GPL v2");
 MODULE_VERSION(MSR_SAFE_VERSION_STR);

@@ -50,8 +50,8 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-    {"mask missing", "0x10\n", 0, -EINVAL, 1},
-    {"mask missing before comment", "0x10 # c\n", 0, -EINVAL, 1},
+    {"mask missing", "0x10\n", 0, -EILSEQ, 1},
+    {"mask missing before comment", "0x10 # c\n", 0, -EILSEQ, 1},
     {"ends after address", "0x10", 0, -EILSEQ, 1},
     {"ends after blank", "0x10 ", 0, -EILSEQ, 1},
     {"ends on line 2", "0x10 0x0\n0x20", 0, -EILSEQ, 2},
@@ -61,7 +61,8 @@ static const struct bad_case bad[] = {
     {"junk after mask", "0x10 0x0 junk\n", 0, -EINVAL, 1},
     {"junk in address", "0x10z 0x0\n", 0, -EINVAL, 1},
     {"negative", "-0x10 0x0\n", 0, -EINVAL, 1},
-    {"three numbers", "0x10 0x0 0x1\n", 0, -EINVAL, 1},
+    {"three numbers", "0x10 0x0 0x1\n", 0, -EILSEQ, 1},
+    {"three numbers, then junk", "0x10 0x0 0x1 x\n", 0, -EILSEQ, 1},
     {"address over 32 bits", "0x100000000 0x0\n", 0, -ERANGE, 1},
     {"mask over 64 bits", "0x10 0x10000000000000000\n", 0, -ERANGE, 1},
     {"only a comment", "# nothing\n", 0, -ENOMSG, 0},

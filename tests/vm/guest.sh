@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the test guest, chrooted into the host's root (read-only 9p):
 # the suite as root, then as an unprivileged user in the device group, the
-# same way udev's rules would let a trusted user in.
+# same way udev's rules would let a trusted user in, then (last, since it
+# cannot be undone) under kernel lockdown.
 # Environment (from tests/vm/run through the initramfs): MSR_VM_WORK,
 # MSR_BUILD_DIR, MSR_VM_REPO, MSR_VM_MISSING.
 set -u
@@ -29,3 +30,8 @@ setpriv --reuid=65534 --regid=65534 --groups=4242 \
 	"$work/suite" --unpriv --gid 4242 --repo "$repo" --build "$build" \
 	--scratch "$TMPDIR"
 echo "# unprivileged suite exited $?"
+
+# Last: raise kernel lockdown (it cannot be lowered again in this boot) and
+# check that every MSR write is refused while reads go on.
+"$work/suite" --lockdown --repo "$repo" --build "$build" --scratch "$TMPDIR"
+echo "# lockdown suite exited $?"

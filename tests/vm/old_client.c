@@ -34,12 +34,24 @@ _Static_assert(sizeof(struct old_batch_array) == 16, "old layout is 16 bytes");
 int old_client_op(int fd, int cpu, uint32_t msr, int isread, uint64_t *value,
 		  uint64_t *wmask, int *op_err)
 {
+	/* Careful old clients zero the struct, padding included. */
+	return old_client_op_pad(fd, cpu, msr, isread, value, wmask, op_err, 0);
+}
+
+int old_client_op_pad(int fd, int cpu, uint32_t msr, int isread,
+		      uint64_t *value, uint64_t *wmask, int *op_err,
+		      uint32_t pad)
+{
 	struct old_batch_op op;
 	struct old_batch_array arr;
 	int rc;
 
-	/* Old clients zero the struct, padding included, before filling it. */
+	/*
+	 * Others (upstream's example at -O2, GEOPM) leave stack or heap
+	 * garbage in the padding: @pad stands for it.
+	 */
 	memset(&arr, 0, sizeof(arr));
+	memcpy((char *)&arr + sizeof(arr.numops), &pad, sizeof(pad));
 	memset(&op, 0, sizeof(op));
 	op.cpu = (uint16_t)cpu;
 	op.isrdmsr = isread ? 1 : 0;
