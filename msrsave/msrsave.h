@@ -68,13 +68,21 @@ enum msr_backend {
 struct msr_dev;
 
 /*
+ * File-backed trees give each MSR its own 8-byte slot: the value of MSR A
+ * is at byte offset A * MSR_FILE_SLOT of N/msr_safe (a sparse file).  The
+ * real device nodes take offset = address instead.
+ */
+#define MSR_FILE_SLOT 8
+
+/*
  * Open the device directory @dir (NULL: $MSR_SAFE_DEVICE_DIR, else
  * /dev/cpu).  CPUs are the numeric subdirectories holding a device node
  * (sparse sets such as 0,2,5 are fine).  The backend is chosen in the
  * order of enum msr_backend.  A tree of regular files N/msr_safe (value at
- * byte offset = address, little endian) plus a text msr_allowlist is a
- * file-backed tree: the library then enforces the allowlist itself
- * (EACCES, EROFS, masked writes), just as the module does.
+ * byte offset = address x MSR_FILE_SLOT, little endian, 0 past EOF) plus
+ * a text msr_allowlist is a file-backed tree: the library then enforces
+ * the allowlist itself (EACCES, EROFS, masked writes), just as the module
+ * does.
  */
 int msr_dev_open(const char *dir, struct msr_dev **out, struct msr_err *err);
 void msr_dev_close(struct msr_dev *dev);
