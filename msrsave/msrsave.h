@@ -135,8 +135,34 @@ int msr_cpu_identify(const char *path, struct msr_cpu_id *id,
 		     struct msr_err *err);
 /* "al_<FF>_<M>", e.g. al_06_8F, al_19_1. */
 void msr_allowlist_name(const struct msr_cpu_id *id, char *buf, size_t cap);
-/* /proc/sys/kernel/random/boot_id without the newline. */
+#define MSRSAVE_BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
+/*
+ * The boot id from @path (NULL: MSRSAVE_BOOT_ID_FILE; tests fake a reboot
+ * with another file), without the newline.  It must be UUID-shaped
+ * (36 characters: hex digits and dashes), so it is safe in a path, JSON
+ * or a log line; anything else is -EBADMSG naming the file.  @cap >= 37.
+ */
+int msr_boot_id_read(const char *path, char *buf, size_t cap,
+		     struct msr_err *err);
+/* msr_boot_id_read(NULL, ...). */
 int msr_boot_id(char *buf, size_t cap, struct msr_err *err);
+
+/* ---- names that become parts of paths ---------------------------------- */
+
+#define MSR_PROFILE_NAME_MAX 63
+/*
+ * The one profile-name rule (plugin, site config, msr-allowlist):
+ * 1..MSR_PROFILE_NAME_MAX ASCII letters, digits, '_' or '-', the first a
+ * letter or digit.  No '.', no '/'.
+ */
+bool msr_profile_name_valid(const char *name);
+/* The rule in words, for error messages. */
+const char *msr_profile_name_rule(void);
+/*
+ * A Slurm job id fit to be part of a path: decimal, 1..4294967295, no
+ * leading zero.  Check one read back from a file before using it.
+ */
+bool msr_job_id_valid(const char *id);
 
 /* ---- state ------------------------------------------------------------- */
 

@@ -1065,6 +1065,107 @@ START_TEST(identity_helpers)
 }
 END_TEST
 
+/* One boot-id reader: the plugin fakes reboots with another file. */
+START_TEST(boot_id_reader)
+{
+	static const char *const bad[] = {
+	    "",
+	    "\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d2\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d211\n",
+	    "86e5e743x7c0e-4af1-82a9-358881848d21\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d2g\n",
+	    "../../etc/passwd-xxxxxxxxxxxxxxxxxxx\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d21\n\n",
+	    " 86e5e743-7c0e-4af1-82a9-358881848d21",
+	};
+	char *dir = tree_new(NULL, 0, ""), path[4200], boot[64];
+	struct msr_err e = {0};
+
+	snprintf(path, sizeof(path), "%s/boot_id", dir);
+	spit(path, "86e5e743-7c0e-4af1-82a9-358881848d21\n");
+	ck_assert_int_eq(msr_boot_id_read(path, boot, sizeof(boot), &e), 0);
+	ck_assert_str_eq(boot, "86e5e743-7c0e-4af1-82a9-358881848d21");
+	spit(path, "86E5E743-7C0E-4AF1-82A9-358881848D21");
+	ck_assert_int_eq(msr_boot_id_read(path, boot, sizeof(boot), &e), 0);
+	/* Too small a buffer is refused, not truncated. */
+	ck_assert_int_eq(msr_boot_id_read(path, boot, 36, &e), -EBADMSG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		spit(path, bad[i]);
+		ck_assert_msg(msr_boot_id_read(path, boot, sizeof(boot), &e) ==
+				  -EBADMSG,
+			      "accepted '%s'", bad[i]);
+		ck_assert_msg(strstr(e.msg, path) && strstr(e.msg, "boot id"),
+			      "%s", e.msg);
+		ck_assert_str_eq(boot, "");
+	}
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(msr_boot_id_read(path, boot, sizeof(boot), &e),
+			 -ENOENT);
+	/* The live one reads through the same rule. */
+	ck_assert_int_eq(msr_boot_id_read(NULL, boot, sizeof(boot), &e), 0);
+	ck_assert_uint_eq(strlen(boot), 36);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
+/* One profile-name rule for the plugin, its config and msr-allowlist. */
+START_TEST(profile_name_rule)
+{
+	static const char *const good[] = {
+	    "perf",
+	    "freq",
+	    "a",
+	    "9",
+	    "A-b_C",
+	    "perf-2",
+	    "x_",
+	    "a12345678901234567890123456789012345678901234567890123456789012",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "a.b",
+	    "perf.bak",
+	    ".perf",
+	    "..",
+	    "-perf",
+	    "_perf",
+	    "a/b",
+	    "../etc",
+	    "a b",
+	    "a\nb",
+	    "p\xc3\xa9rf",
+	    "a:b",
+	    "a123456789012345678901234567890123456789012345678901234567890123",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(msr_profile_name_valid(good[i]), "'%s'", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!msr_profile_name_valid(bad[i]), "'%s'", bad[i]);
+	ck_assert(!msr_profile_name_valid(NULL));
+	ck_assert_uint_eq(strlen(good[7]), MSR_PROFILE_NAME_MAX);
+	ck_assert_ptr_nonnull(strstr(msr_profile_name_rule(), "1 to 63"));
+}
+END_TEST
+
+START_TEST(job_id_rule)
+{
+	static const char *const good[] = {"1", "42", "4294967295"};
+	static const char *const bad[] = {
+	    "",	  "0",	"042", "4294967296", "12345678901", "-1",
+	    "+1", "1a", "1_2", "../1",	     "1 ",	    "0x10",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(msr_job_id_valid(good[i]), "'%s'", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!msr_job_id_valid(bad[i]), "'%s'", bad[i]);
+	ck_assert(!msr_job_id_valid(NULL));
+}
+END_TEST
+
 /* A live list rendered longer than one device write (128 KiB) still reads. */
 START_TEST(live_allowlist_longer_than_one_write)
 {
@@ -1130,6 +1231,9 @@ static Suite *suite(void)
 	tcase_add_test(t, atomic_write_mode_and_temp);
 	tcase_add_test(t, atomic_write_refuses_symlink);
 	tcase_add_test(t, identity_helpers);
+	tcase_add_test(t, boot_id_reader);
+	tcase_add_test(t, profile_name_rule);
+	tcase_add_test(t, job_id_rule);
 	suite_add_tcase(s, t);
 	return s;
 }
