@@ -237,6 +237,60 @@ int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 /* Compare the live values with @st under each entry's mask; as above. */
 int msr_verify(struct msr_dev *dev, const struct msr_state *st,
 	       struct msr_report *rep, struct msr_err *err);
+/* Why "restore what changed" could not put one value back. */
+enum msr_unrestored_why {
+	MSR_UNRESTORED_MISMATCH = 1, /* read back differs under the mask */
+	MSR_UNRESTORED_OP_FAILED,    /* write or read-back failed: err */
+	MSR_UNRESTORED_NOT_SAVED,    /* writable, but unreadable at the
+				      * snapshot (err: why then): a change
+				      * to it cannot be undone */
+	MSR_UNRESTORED_NEW_CPU,	     /* online now, absent from the
+				      * snapshot: nothing saved for any MSR
+				      * of it (msr, mask are 0) */
+};
+
+struct msr_unrestored {
+	int cpu;
+	uint32_t msr;
+	uint64_t mask;
+	uint64_t expected; /* saved & mask */
+	uint64_t actual;   /* found & mask, when it could be read */
+	int err;	   /* 0 or a negative errno */
+	enum msr_unrestored_why why;
+};
+
+struct msr_changes {
+	/* Values the job left changed: expected = saved & mask, actual =
+	 * found & mask; err is the read's errno when unreadable now. */
+	struct msr_mismatch *changed;
+	size_t nchanged;
+	struct msr_unrestored *failed; /* not as saved afterwards, and why */
+	size_t nfailed;
+	size_t compared; /* values read and compared */
+	size_t written;	 /* values written back */
+};
+
+/* msr_restore_changed(): list what changed and what would fail only. */
+#define MSR_RESTORE_DRY_RUN 0x1u
+
+/*
+ * Restore what changed: read every value of @st whose mask is non-zero,
+ * compare only the bits the job could write ((saved ^ now) & mask),
+ * write back just the ones that differ or cannot be read now, and read
+ * those back.  Reported as failures besides values that did not go back:
+ * MSRs writable but unreadable at the snapshot, and CPUs that came online
+ * since (both may hold changes nobody can undo); a CPU gone offline fails
+ * value by value (-ENXIO) while the others are restored.  Returns 0 when
+ * nothing failed, -EIO with @out listing the failures, another -errno
+ * (and *err) when nothing could be done.  msr_changes_free() @out.
+ */
+int msr_restore_changed(struct msr_dev *dev, const struct msr_state *st,
+			unsigned int flags, struct msr_changes *out,
+			struct msr_err *err);
+void msr_changes_free(struct msr_changes *c);
+/* The reason of @u in words, e.g. "CPU came online after the snapshot". */
+const char *msr_unrestored_strwhy(const struct msr_unrestored *u);
+
 /* Which (cpu, msr) values differ between two states (full 64 bits). */
 int msr_state_diff(const struct msr_state *a, const struct msr_state *b,
 		   struct msr_report *rep, struct msr_err *err);
