@@ -376,6 +376,24 @@ bool msr_file_is_temp(const char *name);
 int msr_file_prune_temps(const char *dir, int64_t min_age, size_t *removed,
 			 struct msr_err *err);
 
+/* ---- strict JSON files ------------------------------------------------- */
+
+/*
+ * Parse exactly one JSON value from @text: refused with -EBADMSG and a
+ * message naming @name (and the byte) when truncated, invalid, followed by
+ * anything but whitespace, holding a NUL byte, or repeating a key within
+ * one object (json-c would silently keep the last).  -EFBIG past 2 GiB.
+ */
+int msr_json_parse(const char *text, size_t len, const char *name,
+		   struct json_object **out, struct msr_err *err);
+/* msr_file_read() (@flags: MSR_FILE_PRIVATE) + msr_json_parse(); an empty
+ * file is -EBADMSG, an absent one -ENOENT. */
+int msr_json_read(const char *path, size_t max, unsigned int flags,
+		  struct json_object **out, struct msr_err *err);
+/* @o as pretty JSON plus a newline, through msr_file_write(). */
+int msr_json_write(const char *path, struct json_object *o, unsigned int mode,
+		   unsigned int flags, struct msr_err *err);
+
 /* "0-3,8" -> sorted unique CPU numbers; "all" -> every CPU of @dev. */
 int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
 		      size_t *n, struct msr_err *err);
