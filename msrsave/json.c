@@ -89,7 +89,7 @@ static int check_duplicate_keys(const char *text, size_t len, const char *name,
 					char shown[41];
 
 					msr_excerpt(text + start, i - start,
-							shown);
+						    shown);
 					rc =
 					    msr_err_set(err, -EBADMSG,
 							"%s: duplicate key "
