@@ -164,6 +164,74 @@ const char *msr_profile_name_rule(void);
  */
 bool msr_job_id_valid(const char *id);
 
+/* ---- files: the one reader and the one writer -------------------------- */
+
+/* Flags of msr_file_write(), msr_file_read(), msr_state_save/_read(). */
+/*
+ * Durable: fsync the file, rename it into place, fsync the directory.  Without
+ * it the replacement is still atomic (old or new file, never a mix) but may
+ * be lost, or be an empty file, after a power loss.
+ */
+#define MSR_FILE_SYNC 0x1u
+/*
+ * Trusted: checked on the opened descriptors, not the path.  Writing, the
+ * directory must belong to the caller's euid and be writable by nobody
+ * else; reading, the file must be a regular file (no symlink, no FIFO)
+ * of the caller's euid with no group or other permission bits.  -EPERM
+ * (or -ELOOP for a symlink) with the uid and mode found in *err.
+ */
+#define MSR_FILE_PRIVATE 0x2u
+
+/*
+ * Replace @path with @len bytes, mode @mode, atomically: a temp file
+ * ".NAME.tmp.XXXXXX" in the same directory, renamed over @path.  A
+ * symbolic link or non-regular file at @path is refused (-ELOOP, -EINVAL)
+ * and left alone.  On failure @path is untouched and the temp file gone;
+ * a writer that is killed leaves at most its temp file, which no reader
+ * opens (msr_file_prune_temps() removes it).
+ */
+int msr_file_write(const char *path, const void *buf, size_t len,
+		   unsigned int mode, unsigned int flags, struct msr_err *err);
+/* msr_file_write() with MSR_FILE_SYNC. */
+int msr_write_file_atomic(const char *path, const void *buf, size_t len,
+			  unsigned int mode, struct msr_err *err);
+/*
+ * Read a whole file (NUL-terminated, at most @max bytes, else -EFBIG);
+ * -ENOENT when absent.
+ */
+int msr_file_read(const char *path, size_t max, unsigned int flags, char **buf,
+		  size_t *len, struct msr_err *err);
+/* msr_file_read() with no flags. */
+int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
+		  struct msr_err *err);
+/* Whether a directory entry's @name is one of msr_file_write()'s temps. */
+bool msr_file_is_temp(const char *name);
+/*
+ * Remove msr_file_write()'s leftover temp files in @dir whose mtime is at
+ * least @min_age seconds old (0: all; a writer that is running right now
+ * has a fresh one).  Returns the first error; counts removals in @removed.
+ */
+int msr_file_prune_temps(const char *dir, int64_t min_age, size_t *removed,
+			 struct msr_err *err);
+
+/* ---- strict JSON files ------------------------------------------------- */
+
+/*
+ * Parse exactly one JSON value from @text: refused with -EBADMSG and a
+ * message naming @name (and the byte) when truncated, invalid, followed by
+ * anything but whitespace, holding a NUL byte, or repeating a key within
+ * one object (json-c would silently keep the last).  -EFBIG past 2 GiB.
+ */
+int msr_json_parse(const char *text, size_t len, const char *name,
+		   struct json_object **out, struct msr_err *err);
+/* msr_file_read() (@flags: MSR_FILE_PRIVATE) + msr_json_parse(); an empty
+ * file is -EBADMSG, an absent one -ENOENT. */
+int msr_json_read(const char *path, size_t max, unsigned int flags,
+		  struct json_object **out, struct msr_err *err);
+/* @o as pretty JSON plus a newline, through msr_file_write(). */
+int msr_json_write(const char *path, struct json_object *o, unsigned int mode,
+		   unsigned int flags, struct msr_err *err);
+
 /* ---- state ------------------------------------------------------------- */
 
 struct msr_state_msr {
@@ -326,73 +394,7 @@ int msr_state_to_json(const struct msr_state *st, struct json_object **out,
 		      struct msr_err *err);
 void msr_state_free(struct msr_state *st);
 
-/* ---- files: the one reader and the one writer -------------------------- */
-
-/* Flags of msr_file_write(), msr_file_read(), msr_state_save/_read(). */
-/*
- * Durable: fsync the file, rename it into place, fsync the directory.  Without
- * it the replacement is still atomic (old or new file, never a mix) but may
- * be lost, or be an empty file, after a power loss.
- */
-#define MSR_FILE_SYNC 0x1u
-/*
- * Trusted: checked on the opened descriptors, not the path.  Writing, the
- * directory must belong to the caller's euid and be writable by nobody
- * else; reading, the file must be a regular file (no symlink, no FIFO)
- * of the caller's euid with no group or other permission bits.  -EPERM
- * (or -ELOOP for a symlink) with the uid and mode found in *err.
- */
-#define MSR_FILE_PRIVATE 0x2u
-
-/*
- * Replace @path with @len bytes, mode @mode, atomically: a temp file
- * ".NAME.tmp.XXXXXX" in the same directory, renamed over @path.  A
- * symbolic link or non-regular file at @path is refused (-ELOOP, -EINVAL)
- * and left alone.  On failure @path is untouched and the temp file gone;
- * a writer that is killed leaves at most its temp file, which no reader
- * opens (msr_file_prune_temps() removes it).
- */
-int msr_file_write(const char *path, const void *buf, size_t len,
-		   unsigned int mode, unsigned int flags, struct msr_err *err);
-/* msr_file_write() with MSR_FILE_SYNC. */
-int msr_write_file_atomic(const char *path, const void *buf, size_t len,
-			  unsigned int mode, struct msr_err *err);
-/*
- * Read a whole file (NUL-terminated, at most @max bytes, else -EFBIG);
- * -ENOENT when absent.
- */
-int msr_file_read(const char *path, size_t max, unsigned int flags, char **buf,
-		  size_t *len, struct msr_err *err);
-/* msr_file_read() with no flags. */
-int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
-		  struct msr_err *err);
-/* Whether a directory entry's @name is one of msr_file_write()'s temps. */
-bool msr_file_is_temp(const char *name);
-/*
- * Remove msr_file_write()'s leftover temp files in @dir whose mtime is at
- * least @min_age seconds old (0: all; a writer that is running right now
- * has a fresh one).  Returns the first error; counts removals in @removed.
- */
-int msr_file_prune_temps(const char *dir, int64_t min_age, size_t *removed,
-			 struct msr_err *err);
-
-/* ---- strict JSON files ------------------------------------------------- */
-
-/*
- * Parse exactly one JSON value from @text: refused with -EBADMSG and a
- * message naming @name (and the byte) when truncated, invalid, followed by
- * anything but whitespace, holding a NUL byte, or repeating a key within
- * one object (json-c would silently keep the last).  -EFBIG past 2 GiB.
- */
-int msr_json_parse(const char *text, size_t len, const char *name,
-		   struct json_object **out, struct msr_err *err);
-/* msr_file_read() (@flags: MSR_FILE_PRIVATE) + msr_json_parse(); an empty
- * file is -EBADMSG, an absent one -ENOENT. */
-int msr_json_read(const char *path, size_t max, unsigned int flags,
-		  struct json_object **out, struct msr_err *err);
-/* @o as pretty JSON plus a newline, through msr_file_write(). */
-int msr_json_write(const char *path, struct json_object *o, unsigned int mode,
-		   unsigned int flags, struct msr_err *err);
+/* ---- numbers and CPU lists -------------------------------------------- */
 
 /* "0-3,8" -> sorted unique CPU numbers; "all" -> every CPU of @dev. */
 int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,
