@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs inside the benchmark guest (chroot into the host's root over 9p,
 # started by tests/vm/init): loads the production msr-safe.ko and the
 # kernel's stock msr.ko, then runs msrbench.  Its "R ..." lines are the

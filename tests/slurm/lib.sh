@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Shared by tests/slurm/run and tests/slurm/bench: a private Slurm cluster
 # (munged, slurmctld, slurmds; optionally three nodes in network
 # namespaces) with file-backed msr-safe device trees.  Source it; it only

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs inside the test guest, chrooted into the host's root (read-only 9p):
 # the suite as root, then as an unprivileged user in the device group, the
 # same way udev's rules would let a trusted user in, then (last, since it

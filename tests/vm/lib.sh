@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Booting Debian's kernel with msr-safe.ko under qemu TCG, shared by
 # tests/vm/run, the full-stack test, scripts/demo and bench/run.  Source
 # it; it defines functions and VM_* variables and runs nothing.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs inside the full-stack guest, chrooted into the host's root (booted by
 # tests/vm/stack and scripts/demo through tests/vm/lib.sh): one Slurm node
 # "n1" on the REAL msr-safe module.
