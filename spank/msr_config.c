@@ -522,18 +522,23 @@ out:
 	return rc;
 }
 
-int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
-		     const char *name, struct msr_err *err)
+/*
+ * Line by line.  @keep_going (salvage) skips a bad line and goes on, so
+ * the good lines' settings stay; the first error is what is returned.
+ */
+static int parse_text(struct msr_config *cfg, const char *text, size_t len,
+		      const char *name, bool keep_going, struct msr_err *err)
 {
 	struct origin o = {.name = name, .line = 0};
+	struct msr_err line_err = {{0}};
 	unsigned int seen = 0;
 	size_t pos = 0;
-	int rc = 0;
+	int rc = 0, first = 0;
 
 	if (memchr(text, '\0', len))
 		return msr_err_set(err, -EINVAL, "%s: contains a NUL byte",
 				   name);
-	while (pos < len && rc == 0) {
+	while (pos < len && (rc == 0 || keep_going)) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t llen = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		char *line;
@@ -544,11 +549,21 @@ int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
 			return msr_err_set(err, -ENOMEM, "out of memory");
 		if (llen && line[llen - 1] == '\r')
 			line[llen - 1] = '\0';
-		rc = parse_line(cfg, line, &seen, &o, err);
+		rc = parse_line(cfg, line, &seen, &o, &line_err);
 		free(line);
+		if (rc < 0 && first == 0) {
+			first = rc;
+			*err = line_err;
+		}
 		pos += llen + (nl ? 1 : 0);
 	}
-	return rc;
+	return first;
+}
+
+int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
+		     const char *name, struct msr_err *err)
+{
+	return parse_text(cfg, text, len, name, false, err);
 }
 
 int msr_config_apply_arg(struct msr_config *cfg, const char *arg,
@@ -748,6 +763,50 @@ fail:
 	free(text);
 	msr_config_free(cfg);
 	return rc;
+}
+
+/* Keep the first problem: the one the admin sees first in the file. */
+static int keep_first(int *first, int rc, struct msr_err *err,
+		      const struct msr_err *now)
+{
+	if (rc < 0 && *first == 0) {
+		*first = rc;
+		*err = *now;
+	}
+	return rc;
+}
+
+int msr_config_salvage(struct msr_config *cfg, int argc, char **argv,
+		       struct msr_err *err)
+{
+	struct msr_err now = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+	int rc, first = 0;
+
+	rc = msr_config_init(cfg, err);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < argc; i++) {
+		if (strncasecmp(argv[i], "config=", 7) == 0)
+			keep_first(&first,
+				   msr_config_apply_arg(cfg, argv[i], &now),
+				   err, &now);
+	}
+	rc = msr_read_file(cfg->path, CONFIG_FILE_MAX, &text, &len, &now);
+	if (rc == 0)
+		rc = parse_text(cfg, text, len, cfg->path, true, &now);
+	keep_first(&first, rc, err, &now);
+	free(text);
+	for (int i = 0; i < argc; i++) {
+		if (strncasecmp(argv[i], "config=", 7) != 0)
+			keep_first(&first,
+				   msr_config_apply_arg(cfg, argv[i], &now),
+				   err, &now);
+	}
+	if (first == 0)
+		keep_first(&first, msr_config_validate(cfg, &now), err, &now);
+	return first;
 }
 
 static int expand_one(char *path, const char *node, struct msr_err *err)

@@ -24,10 +24,12 @@
 #define LOG_ERR(fmt, ...)  slurm_error("msr-safe: " fmt, ##__VA_ARGS__)
 #define LOG_INFO(fmt, ...) slurm_info("msr-safe: " fmt, ##__VA_ARGS__)
 
-#define SNAPSHOT_NAME  "snapshot.json"
-#define JOB_RECORD_FMT "msr-safe-job"
-#define RECORD_MAX     (64 * 1024)
-#define WHY_MAX	       1536
+#define SNAPSHOT_NAME	 "snapshot.json"
+#define NODE_RECORD_NAME "node.json"
+#define NODE_RECORD_FMT	 "msr-safe-node"
+#define JOB_RECORD_FMT	 "msr-safe-job"
+#define RECORD_MAX	 (64 * 1024)
+#define WHY_MAX		 1536
 
 struct job_record {
 	char job_id[32];
@@ -189,9 +191,38 @@ static const char *json_str(struct json_object *o, const char *key)
 }
 
 /*
+ * Is @pid a real slurmstepd: owned by root and running an executable
+ * named slurmstepd?  A process title is free for any user to choose
+ * (exec -a), so the title alone would let anybody keep a finished job's
+ * profile and snapshot alive.
+ */
+static bool is_slurmstepd(const char *pid)
+{
+	char path[300], exe[MSR_CONFIG_PATH_MAX];
+	const char *base;
+	struct stat sb;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s", pid);
+	if (stat(path, &sb) < 0 || sb.st_uid != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	/* " (deleted)": slurmstepd replaced by a package upgrade. */
+	return strcmp(base, "slurmstepd") == 0 ||
+	       strcmp(base, "slurmstepd (deleted)") == 0;
+}
+
+/*
  * Is a job still present on this node?  Every job step, and with
  * PrologFlags=Contain the job's whole allocation, has a slurmstepd whose
- * process title is "slurmstepd: [JOBID.STEP]".
+ * process title is "slurmstepd: [JOBID.STEP]"; only root's slurmstepd
+ * processes count (is_slurmstepd).
  */
 static bool job_is_live(const char *job_id)
 {
@@ -220,7 +251,8 @@ static bool job_is_live(const char *job_id)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
-		if ((size_t)n >= wlen && strncmp(buf, want, wlen) == 0)
+		if ((size_t)n >= wlen && strncmp(buf, want, wlen) == 0 &&
+		    is_slurmstepd(de->d_name))
 			live = true;
 	}
 	closedir(d);
@@ -494,15 +526,23 @@ fail:
 /*
  * A job still using the snapshot: recorded, not released, and alive (a
  * slurmstepd of it runs, or the slurmd that ran its prolog still runs).
+ * A record that cannot be read is judged by the job's processes alone:
+ * a corrupt record must neither let another epilog restore underneath a
+ * running job nor keep a finished one alive for ever.
  */
 static bool record_is_live(const struct msr_config *cfg, const char *job_id)
 {
 	char self[64];
 	struct job_record rec;
 	struct msr_err err = {{0}};
+	int rc = record_load(cfg, job_id, &rec, &err);
 
-	if (record_load(cfg, job_id, &rec, &err) < 0)
+	if (rc == -ENOENT)
 		return false;
+	if (rc < 0) {
+		LOG_ERR("%s", err.msg);
+		return job_is_live(job_id);
+	}
 	if (strcmp(rec.status, "released") == 0)
 		return false;
 	if (job_is_live(job_id))
@@ -554,8 +594,9 @@ static int record_list(const struct msr_config *cfg, const char *skip,
 		size_t len = strlen(de->d_name);
 
 		if (len <= 5 || len - 5 >= 32 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
+		    strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    strspn(de->d_name, "0123456789") != len - 5)
+			continue; /* not ID.json: never becomes a path */
 		char(*grown)[32] = realloc(list, (count + 1) * sizeof(*list));
 
 		if (!grown) {
@@ -611,6 +652,138 @@ static int load_baseline(const struct msr_config *cfg, struct msr_allowlist *al,
 	if (rc < 0)
 		return rc;
 	return msr_allowlist_load(used, al, err);
+}
+
+/* ---- the node's set-up as the prolog used it (STATE/node.json) ----------- */
+
+/*
+ * Where the devices are and which list is the node's resting state.  The
+ * prolog that takes a snapshot records both; epilogs and recoveries put
+ * MSRs back with them, so an edit of the site file made during a job (or
+ * one that no longer parses) cannot change how that job is undone.
+ */
+struct node_setup {
+	char device_dir[MSR_CONFIG_PATH_MAX];
+	char baseline_path[MSR_CONFIG_PATH_MAX + 64];
+	struct msr_allowlist baseline;
+};
+
+static void node_setup_free(struct node_setup *ns)
+{
+	msr_allowlist_free(&ns->baseline);
+}
+
+/* From the site configuration, as a prolog sees it now. */
+static int node_setup_from_config(const struct msr_config *cfg,
+				  struct node_setup *ns, struct msr_err *err)
+{
+	memset(ns, 0, sizeof(*ns));
+	snprintf(ns->device_dir, sizeof(ns->device_dir), "%s", cfg->device_dir);
+	return load_baseline(cfg, &ns->baseline, ns->baseline_path,
+			     sizeof(ns->baseline_path), err);
+}
+
+static int node_setup_write(const struct msr_config *cfg,
+			    const struct msr_job_ctx *job,
+			    const struct node_setup *ns, struct msr_err *err)
+{
+	char path[MSR_CONFIG_PATH_MAX + 16];
+	struct json_object *o = json_object_new_object();
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	if (!o)
+		return msr_err_set(err, -ENOMEM, "out of memory");
+	rc = msr_allowlist_render(&ns->baseline, &text, &len, err);
+	if (rc < 0)
+		goto out;
+	json_object_object_add(o, "format",
+			       json_object_new_string(NODE_RECORD_FMT));
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "host", json_object_new_string(job->node));
+	json_object_object_add(o, "device_dir",
+			       json_object_new_string(ns->device_dir));
+	json_object_object_add(o, "baseline_path",
+			       json_object_new_string(ns->baseline_path));
+	json_object_object_add(o, "baseline", json_object_new_string(text));
+	path_in(path, sizeof(path), cfg, NODE_RECORD_NAME);
+	rc = write_private_file(
+	    path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY),
+	    err);
+out:
+	free(text);
+	json_object_put(o);
+	return rc;
+}
+
+/* What the prolog recorded; -ENOENT when nothing was. */
+static int node_setup_load(const struct msr_config *cfg, const char *node,
+			   struct node_setup *ns, struct msr_err *err)
+{
+	char path[MSR_CONFIG_PATH_MAX + 16];
+	struct json_object *o = NULL;
+	const char *dev, *bpath, *base, *host;
+	char *text = NULL;
+	size_t len;
+	int rc;
+
+	memset(ns, 0, sizeof(*ns));
+	path_in(path, sizeof(path), cfg, NODE_RECORD_NAME);
+	rc = check_private_file(path, err);
+	if (rc < 0)
+		return rc;
+	rc = msr_read_file(path, RECORD_MAX * 16, &text, &len, err);
+	if (rc < 0)
+		goto out;
+	o = json_tokener_parse(text);
+	rc = msr_err_set(err, -EBADMSG, "%s: not a valid node record", path);
+	if (!o || !json_object_is_type(o, json_type_object))
+		goto out;
+	host = json_str(o, "host");
+	dev = json_str(o, "device_dir");
+	bpath = json_str(o, "baseline_path");
+	base = json_str(o, "baseline");
+	if (!json_str(o, "format") ||
+	    strcmp(json_str(o, "format"), NODE_RECORD_FMT) != 0 || !host ||
+	    !dev || dev[0] != '/' || strlen(dev) >= sizeof(ns->device_dir) ||
+	    !bpath || strlen(bpath) >= sizeof(ns->baseline_path) || !base)
+		goto out;
+	if (strcmp(host, node) != 0) {
+		rc = msr_err_set(
+		    err, -EXDEV,
+		    "%s belongs to node %s, not %s: the state "
+		    "directory must be per node (StateDir with %%n)",
+		    path, host, node);
+		goto out;
+	}
+	snprintf(ns->device_dir, sizeof(ns->device_dir), "%s", dev);
+	snprintf(ns->baseline_path, sizeof(ns->baseline_path), "%s", bpath);
+	rc = msr_allowlist_parse(base, strlen(base), path, &ns->baseline, err);
+out:
+	json_object_put(o);
+	free(text);
+	return rc;
+}
+
+/*
+ * The recorded set-up, else (no record, from before records existed) the
+ * site configuration's, unless that did not parse.
+ */
+static int node_setup_get(const struct msr_job_ctx *job, struct node_setup *ns,
+			  struct msr_err *err)
+{
+	int rc = node_setup_load(job->cfg, job->node, ns, err);
+
+	if (rc != -ENOENT)
+		return rc;
+	if (job->config_error)
+		return msr_err_set(err, -ENOENT,
+				   "no %s/%s and the site configuration does "
+				   "not parse: %s",
+				   job->cfg->state_dir, NODE_RECORD_NAME,
+				   job->config_error);
+	return node_setup_from_config(job->cfg, ns, err);
 }
 
 /*
@@ -708,33 +881,71 @@ static bool allowlist_is_live(struct msr_dev *dev,
 }
 
 /* Put the baseline back; logs and returns an error when that fails. */
-static int reinstall_baseline(const struct msr_config *cfg, struct msr_dev *dev)
+static int reinstall_baseline(struct msr_dev *dev,
+			      const struct msr_allowlist *base)
 {
-	struct msr_allowlist base = {0};
 	struct msr_err err = {{0}};
-	char used[MSR_CONFIG_PATH_MAX + 64];
-	int rc;
+	int rc = 0;
 
-	rc = load_baseline(cfg, &base, used, sizeof(used), &err);
-	if (rc == 0 && !allowlist_is_live(dev, &base))
-		rc = msr_dev_allowlist_install(dev, &base, &err);
-	msr_allowlist_free(&base);
+	if (!allowlist_is_live(dev, base))
+		rc = msr_dev_allowlist_install(dev, base, &err);
 	if (rc < 0)
 		LOG_ERR("cannot reinstall the baseline allowlist: %s", err.msg);
 	return rc;
 }
 
+/* The same from scratch, for failure paths: 0 when the baseline is back. */
+static int reinstall_node_baseline(const struct msr_job_ctx *job)
+{
+	struct node_setup ns;
+	struct msr_dev *dev = NULL;
+	struct msr_err err = {{0}};
+	int rc = node_setup_get(job, &ns, &err);
+
+	if (rc == 0)
+		rc = msr_dev_open(ns.device_dir, &dev, &err);
+	if (rc == 0)
+		rc = reinstall_baseline(dev, &ns.baseline);
+	else
+		LOG_ERR("cannot reinstall the baseline allowlist: %s", err.msg);
+	msr_dev_close(dev);
+	node_setup_free(&ns);
+	return rc;
+}
+
 /* ---- finishing a snapshot: restore, verify, archive --------------------- */
 
+/*
+ * STATE/FAILED-jobID: what failed (@text), then what the operator does
+ * next, so a drained node explains itself to whoever reads its state.
+ */
 static void failure_marker(const struct msr_config *cfg, const char *job_id,
 			   const char *text)
 {
 	char path[MSR_CONFIG_PATH_MAX + 64];
 	struct msr_err err = {{0}};
+	static const char next[] =
+	    "Next: read the lines above and the slurmd log (\"msr-safe:\"), "
+	    "fix the cause (device, site file, state file), then resume the "
+	    "node (scontrol update nodename=NODE state=resume).  The next "
+	    "prolog restores a kept snapshot.json first; one that cannot be "
+	    "used (corrupt, from another node) must be moved into archive/ "
+	    "by hand after a look with 'msrsave show'.  Remove this file "
+	    "when done.\n";
+	size_t tlen = strlen(text);
+	char *full = malloc(tlen + sizeof(next) + 1);
 
 	snprintf(path, sizeof(path), "%s/FAILED-job%s", cfg->state_dir, job_id);
-	if (msr_write_file_atomic(path, text, strlen(text), 0600, &err) < 0)
+	if (!full) {
+		LOG_ERR("cannot leave failure marker %s: out of memory", path);
+		return;
+	}
+	memcpy(full, text, tlen);
+	full[tlen] = '\n';
+	memcpy(full + tlen + 1, next, sizeof(next));
+	if (msr_write_file_atomic(path, full, strlen(full), 0600, &err) < 0)
 		LOG_ERR("cannot leave failure marker %s: %s", path, err.msg);
+	free(full);
 }
 
 static struct json_object *hex64(uint64_t v)
@@ -863,11 +1074,12 @@ static int changed_subset(const struct msr_state *saved,
  * outcome.  On failure the snapshot stays in place for a later retry and
  * a failure marker is left.  @jobs are the job ids that used the snapshot.
  */
-static int finish_snapshot(const struct msr_config *cfg,
-			   const struct msr_job_ctx *job, struct msr_state *st,
+static int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 			   const char *result, struct json_object *jobs,
 			   struct event *ev)
 {
+	const struct msr_config *cfg = job->cfg;
+	struct node_setup ns = {0};
 	char snap[MSR_CONFIG_PATH_MAX + 16];
 	struct msr_allowlist list = {0};
 	struct msr_dev *dev = NULL;
@@ -884,7 +1096,10 @@ static int finish_snapshot(const struct msr_config *cfg,
 	ev->ncpus = st->ncpus;
 	ev->nmsrs = st->nmsrs;
 	path_in(snap, sizeof(snap), cfg, SNAPSHOT_NAME);
-	rc = msr_dev_open(cfg->device_dir, &dev, &err);
+	rc = node_setup_get(job, &ns, &err);
+	if (rc < 0)
+		goto fail;
+	rc = msr_dev_open(ns.device_dir, &dev, &err);
 	if (rc < 0)
 		goto fail;
 	/* The job's list makes every saved MSR writable again. */
@@ -1001,7 +1216,7 @@ static int finish_snapshot(const struct msr_config *cfg,
 	ev->restored = rep.written;
 	ev->failures = vrep.count;
 
-	rc = reinstall_baseline(cfg, dev);
+	rc = reinstall_baseline(dev, &ns.baseline);
 	if (restore_rc < 0) {
 		char head[MSR_CONFIG_PATH_MAX + 512];
 
@@ -1077,8 +1292,11 @@ fail:
 		failure_marker(cfg, job->job_id, text);
 	}
 	if (dev)
-		reinstall_baseline(cfg, dev);
+		reinstall_baseline(dev, &ns.baseline);
+	else
+		reinstall_node_baseline(job);
 out:
+	node_setup_free(&ns);
 	free(marker);
 	json_object_put(outcome);
 	msr_report_free(&changed);
@@ -1096,8 +1314,8 @@ out:
  * -ENOENT when there is none; any other error means a corrupted or unsafe
  * state file.
  */
-static int load_snapshot(const struct msr_config *cfg, struct msr_state **st,
-			 struct msr_err *err)
+static int load_snapshot(const struct msr_config *cfg, const char *node,
+			 struct msr_state **st, struct msr_err *err)
 {
 	char path[MSR_CONFIG_PATH_MAX + 16];
 	int rc;
@@ -1114,6 +1332,17 @@ static int load_snapshot(const struct msr_config *cfg, struct msr_state **st,
 		*st = NULL;
 		return msr_err_set(err, -EBADMSG, "%s: has no job or allowlist",
 				   path);
+	}
+	if (strcmp((*st)->host, node) != 0) {
+		/* A shared StateDir: another node's values, never ours. */
+		rc = msr_err_set(
+		    err, -EXDEV,
+		    "%s: belongs to node %s, not %s: the state "
+		    "directory must be per node (StateDir with %%n)",
+		    path, (*st)->host, node);
+		msr_state_free(*st);
+		*st = NULL;
+		return rc;
 	}
 	return 0;
 }
@@ -1158,7 +1387,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		LOG_ERR("%s", err.msg);
 		return rc;
 	}
-	rc = load_snapshot(cfg, &st, &err);
+	rc = load_snapshot(cfg, job->node, &st, &err);
 	if (rc == -ENOENT) {
 		/* Records without a snapshot are left-overs of a crash. */
 		for (size_t i = 0; i < nids; i++) {
@@ -1235,7 +1464,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	}
 	LOG_INFO("restoring a snapshot left by job %s (its epilog never ran)",
 		 st->job.id);
-	rc = finish_snapshot(cfg, job, st, "recovered", jobs, &ev);
+	rc = finish_snapshot(job, st, "recovered", jobs, &ev);
 	if (rc == 0) {
 		for (size_t i = 0; i < nids; i++)
 			record_remove(cfg, ids[i]);
@@ -1283,9 +1512,9 @@ static int take_snapshot(const struct msr_config *cfg,
 			 struct msr_err *err)
 {
 	char snap[MSR_CONFIG_PATH_MAX + 16];
-	char base_path[MSR_CONFIG_PATH_MAX + 64];
 	char desc[MSR_CONFIG_PATH_MAX];
-	struct msr_allowlist base = {0}, list = {0};
+	struct node_setup ns = {0};
+	struct msr_allowlist list = {0};
 	struct msr_dev *dev = NULL;
 	struct msr_state *st = NULL;
 	bool installed = false;
@@ -1293,15 +1522,19 @@ static int take_snapshot(const struct msr_config *cfg,
 	int rc;
 
 	path_in(snap, sizeof(snap), cfg, SNAPSHOT_NAME);
-	rc = load_baseline(cfg, &base, base_path, sizeof(base_path), err);
+	rc = node_setup_from_config(cfg, &ns, err);
 	if (rc < 0)
 		goto fail;
-	snprintf(desc, sizeof(desc), "%.4000s", base_path);
-	rc =
-	    build_job_list(cfg, profile, &base, &list, desc, sizeof(desc), err);
+	snprintf(desc, sizeof(desc), "%.4000s", ns.baseline_path);
+	rc = build_job_list(cfg, profile, &ns.baseline, &list, desc,
+			    sizeof(desc), err);
 	if (rc < 0)
 		goto fail;
-	rc = msr_dev_open(cfg->device_dir, &dev, err);
+	/* Before the snapshot: whoever restores it needs this. */
+	rc = node_setup_write(cfg, job, &ns, err);
+	if (rc < 0)
+		goto fail;
+	rc = msr_dev_open(ns.device_dir, &dev, err);
 	if (rc < 0)
 		goto fail;
 	installed = true;
@@ -1344,12 +1577,12 @@ static int take_snapshot(const struct msr_config *cfg,
 	goto out;
 fail:
 	if (installed)
-		reinstall_baseline(cfg, dev);
+		reinstall_baseline(dev, &ns.baseline);
 out:
 	msr_state_free(st);
 	msr_dev_close(dev);
 	msr_allowlist_free(&list);
-	msr_allowlist_free(&base);
+	node_setup_free(&ns);
 	return rc;
 }
 
@@ -1406,16 +1639,11 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	if (rc < 0) {
 		if (!shared) {
 			char snap[MSR_CONFIG_PATH_MAX + 16];
-			struct msr_dev *dev = NULL;
-			struct msr_err e2 = {{0}};
 
 			/* Nothing ran yet: undo the snapshot and list. */
 			path_in(snap, sizeof(snap), cfg, SNAPSHOT_NAME);
 			unlink(snap);
-			if (msr_dev_open(cfg->device_dir, &dev, &e2) == 0) {
-				reinstall_baseline(cfg, dev);
-				msr_dev_close(dev);
-			}
+			reinstall_node_baseline(job);
 		}
 		goto fail;
 	}
@@ -1446,6 +1674,29 @@ fail:
 
 /* ---- epilog ------------------------------------------------------------- */
 
+/*
+ * Every epilog that fails before finish_snapshot() ends here (that one
+ * does the same itself): the node's baseline goes back, so no job's
+ * writable profile stays live behind a failure; the job's record stops
+ * counting as a live user of the snapshot (else every later job would
+ * wait behind it); the marker says what to do; the audit log gets its
+ * line.  @marker is NULL when corrupt() already left one.
+ */
+static void epilog_failed(const struct msr_job_ctx *job, const char *marker,
+			  struct event *ev)
+{
+	const struct msr_config *cfg = job->cfg;
+
+	if (reinstall_node_baseline(job) < 0)
+		snprintf(ev->message + strlen(ev->message),
+			 sizeof(ev->message) - strlen(ev->message),
+			 "; the baseline allowlist could not be reinstalled");
+	if (marker)
+		failure_marker(cfg, job->job_id, marker);
+	retire_record(cfg, job->job_id);
+	audit(cfg, job, ev);
+}
+
 int msr_job_epilog(const struct msr_job_ctx *job)
 {
 	const struct msr_config *cfg = job->cfg;
@@ -1461,8 +1712,19 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	struct stat sb;
 	int lock = -1, rc;
 
-	if (lstat(cfg->state_dir, &sb) < 0 && errno == ENOENT)
-		return 0; /* never ran a prolog here */
+	if (job->config_error)
+		LOG_ERR("the site configuration does not parse (%s): putting "
+			"job %s's MSRs back from what its prolog recorded",
+			job->config_error, job->job_id);
+	if (lstat(cfg->state_dir, &sb) < 0 && errno == ENOENT) {
+		if (!job->config_error)
+			return 0; /* never ran a prolog here */
+		LOG_ERR("epilog for job %s on node %s failed: %s does not "
+			"exist, so whether the job left MSRs changed is "
+			"unknown",
+			job->job_id, job->node, cfg->state_dir);
+		return -ENOENT;
+	}
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
@@ -1472,26 +1734,44 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	rc = record_load(cfg, job->job_id, &rec, &err);
 	if (rc < 0 && rc != -ENOENT) {
 		corrupt(cfg, job, "epilog", &err, &ev);
-		goto failed;
+		epilog_failed(job, NULL, &ev);
+		goto out;
 	}
 	have_rec = rc == 0;
-	rc = load_snapshot(cfg, &st, &err);
+	if (!have_rec && job->config_error) {
+		/* Not knowing the state dir for sure, "nothing" is no answer.
+		 */
+		rc =
+		    msr_err_set(&err, -ENOENT,
+				"no record of job %s in %s and the site "
+				"configuration does not parse: %s",
+				job->job_id, cfg->state_dir, job->config_error);
+		goto fail;
+	}
+	rc = load_snapshot(cfg, job->node, &st, &err);
 	if (rc == -ENOENT) {
 		/* No state: nothing to restore (e.g. already recovered). */
 		if (have_rec)
 			record_remove(cfg, job->job_id);
-		close(lock);
-		return 0;
+		ev.outcome = "none";
+		snprintf(ev.message, sizeof(ev.message), "no snapshot");
+		audit(cfg, job, &ev);
+		rc = 0;
+		goto out;
 	}
 	if (rc < 0) {
 		corrupt(cfg, job, "epilog", &err, &ev);
-		goto failed;
+		epilog_failed(job, NULL, &ev);
+		goto out;
 	}
 	if (!have_rec && strcmp(st->job.id, job->job_id) != 0) {
 		/* Another job's snapshot and no record of ours. */
-		msr_state_free(st);
-		close(lock);
-		return 0;
+		ev.outcome = "none";
+		snprintf(ev.message, sizeof(ev.message),
+			 "no record; the snapshot is job %s's", st->job.id);
+		audit(cfg, job, &ev);
+		rc = 0;
+		goto out;
 	}
 	ev.profile = st->job.profile;
 	if (strcmp(st->boot_id, boot_id) != 0) {
@@ -1501,9 +1781,8 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		record_remove(cfg, job->job_id);
 		ev.outcome = "stale";
 		audit(cfg, job, &ev);
-		msr_state_free(st);
-		close(lock);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	rc = record_list(cfg, job->job_id, &ids, &nids, &err);
 	if (rc < 0)
@@ -1527,7 +1806,8 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		snprintf(ev.message, sizeof(ev.message),
 			 "%zu other job(s) still use the snapshot", live);
 		audit(cfg, job, &ev);
-		goto done;
+		rc = 0;
+		goto out;
 	}
 	record_remove(cfg, job->job_id);
 	jobs = json_object_new_array();
@@ -1536,25 +1816,26 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		json_object_array_add(jobs, json_object_new_string(ids[i]));
 		record_remove(cfg, ids[i]);
 	}
-	rc = finish_snapshot(cfg, job, st, "restored", jobs, &ev);
+	rc = finish_snapshot(job, st, "restored", jobs, &ev);
+	if (rc == 0 && job->config_error)
+		snprintf(ev.message, sizeof(ev.message),
+			 "restored from the prolog's records; the site "
+			 "configuration does not parse: %s",
+			 job->config_error);
 	audit(cfg, job, &ev);
-	if (rc < 0)
-		goto out;
-done:
-	rc = 0;
 	goto out;
 fail:
 	LOG_ERR("epilog for job %s on node %s failed: %s", job->job_id,
 		job->node, err.msg);
 	snprintf(ev.message, sizeof(ev.message), "%s", err.msg);
-failed:
-	if (lock >= 0) {
-		retire_record(cfg, job->job_id);
-		audit(cfg, job, &ev);
+	{
+		char text[sizeof(err.msg) + 400];
+
+		snprintf(text, sizeof(text),
+			 "msr-safe: epilog of job %s on node %s failed: %s",
+			 job->job_id, job->node, err.msg);
+		epilog_failed(job, text, &ev);
 	}
-	rc = rc < 0 ? rc : -EIO;
-	if (rc == -ENOENT)
-		rc = -EIO;
 out:
 	json_object_put(jobs);
 	free(ids);

@@ -29,6 +29,12 @@ struct msr_job_ctx {
 	char node[256];
 	char requested[MSR_CONFIG_NAME_MAX + 64]; /* raw --msr-profile value */
 	bool has_request;
+	/*
+	 * Epilog only: the site file did not parse (this message); @cfg holds
+	 * what did, and the job's MSRs are put back from what the prolog
+	 * recorded (STATE/node.json, the job record, the snapshot).
+	 */
+	const char *config_error;
 };
 
 /* Each returns 0, or a negative errno after logging what failed. */

@@ -218,6 +218,16 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	if (ctx == S_CTX_JOB_SCRIPT)
 		return 0;
 	rc = load_config(ac, av);
+	if (rc < 0 && ctx == S_CTX_SLURMD) {
+		/*
+		 * slurmd keeps running: a broken site file must stop jobs (each
+		 * prolog reports it and drains), not the daemon, whose epilogs
+		 * still have to put running jobs' MSRs back.
+		 */
+		LOG_ERR("slurmd starts anyway; every job prolog on this node "
+			"will fail until the file is fixed");
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	if ((ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR ||
@@ -266,21 +276,43 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return -1;
 }
 
+/*
+ * The epilog's configuration when the site file no longer parses: what
+ * did parse (the state directory above all), so the epilog can put the
+ * job's MSRs back from what its prolog recorded.  0 and @why set, or the
+ * load error when not even that is possible.
+ */
+static int salvage_config(int ac, char **av, char *why, size_t cap)
+{
+	struct msr_err err = {{0}};
+	int rc = msr_config_salvage(&plugin.cfg, ac, av, &err);
+
+	snprintf(why, cap, "%s", err.msg);
+	if (rc == 0) /* fixed in the meantime */
+		why[0] = '\0';
+	plugin.loaded = true;
+	return 0;
+}
+
 /* Prolog and epilog alike: config, job context, the hook, its timing. */
 static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
 			int (*hook)(const struct msr_job_ctx *))
 {
 	struct msr_job_ctx job;
+	char config_error[sizeof(((struct msr_err *)0)->msg)] = "";
 	struct timespec t0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = load_config(ac, av);
+	if (rc < 0 && hook == msr_job_epilog)
+		rc = salvage_config(ac, av, config_error, sizeof(config_error));
 	if (rc < 0)
 		return rc;
 	rc = job_context(sp, &job);
 	if (rc < 0)
 		return rc;
+	job.config_error = config_error[0] ? config_error : NULL;
 	rc = hook(&job);
 	slurm_debug("msr-safe: job %s %s took %.2f ms", job.job_id, phase,
 		    ms_since(&t0));
