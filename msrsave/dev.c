@@ -308,10 +308,21 @@ static int cpu_fd(struct msr_dev *dev, int cpu, bool write)
 	return fd;
 }
 
-static int read_u64_at(int fd, uint32_t msr, uint64_t *v, bool zero_past_eof)
+/*
+ * Where an MSR's 8 bytes live: the device nodes take the address as the
+ * file offset; a file-backed tree keeps one 8-byte slot per address
+ * (sparse file), so adjacent MSRs such as 0xC0010200 and 0xC0010201 never
+ * share bytes.
+ */
+static off_t msr_offset(const struct msr_dev *dev, uint32_t msr)
+{
+	return dev->file_backed ? (off_t)msr * MSR_FILE_SLOT : (off_t)msr;
+}
+
+static int read_u64_at(int fd, off_t off, uint64_t *v, bool zero_past_eof)
 {
 	unsigned char b[8] = {0};
-	ssize_t got = pread(fd, b, sizeof(b), (off_t)msr);
+	ssize_t got = pread(fd, b, sizeof(b), off);
 
 	if (got < 0)
 		return -errno;
@@ -323,14 +334,14 @@ static int read_u64_at(int fd, uint32_t msr, uint64_t *v, bool zero_past_eof)
 	return 0;
 }
 
-static int write_u64_at(int fd, uint32_t msr, uint64_t v)
+static int write_u64_at(int fd, off_t off, uint64_t v)
 {
 	unsigned char b[8];
 	ssize_t put;
 
 	for (int k = 0; k < 8; k++)
 		b[k] = (unsigned char)(v >> (8 * k));
-	put = pwrite(fd, b, sizeof(b), (off_t)msr);
+	put = pwrite(fd, b, sizeof(b), off);
 	if (put < 0)
 		return -errno;
 	return put == (ssize_t)sizeof(b) ? 0 : -EIO;
@@ -361,9 +372,9 @@ static int exec_one_file(struct msr_dev *dev, const struct msr_allowlist *al,
 	fd = cpu_fd(dev, op->cpu, op->write);
 	if (fd < 0)
 		return fd;
-	rc = read_u64_at(fd, op->msr, &cur, true);
+	rc = read_u64_at(fd, msr_offset(dev, op->msr), &cur, true);
 	if (rc == 0 && op->write)
-		rc = write_u64_at(fd, op->msr,
+		rc = write_u64_at(fd, msr_offset(dev, op->msr),
 				  (op->value & e->wmask) | (cur & ~e->wmask));
 	else if (rc == 0)
 		op->value = cur;
@@ -386,9 +397,10 @@ static int exec_one_node(struct msr_dev *dev, const struct msr_allowlist *al,
 	if (fd < 0)
 		return fd;
 	if (op->write)
-		rc = write_u64_at(fd, op->msr, op->value);
+		rc = write_u64_at(fd, msr_offset(dev, op->msr), op->value);
 	else
-		rc = read_u64_at(fd, op->msr, &op->value, false);
+		rc = read_u64_at(fd, msr_offset(dev, op->msr), &op->value,
+				 false);
 	cpu_fd_done(dev, op->cpu, fd);
 	return rc;
 }

@@ -68,13 +68,21 @@ enum msr_backend {
 struct msr_dev;
 
 /*
+ * File-backed trees give each MSR its own 8-byte slot: the value of MSR A
+ * is at byte offset A * MSR_FILE_SLOT of N/msr_safe (a sparse file).  The
+ * real device nodes take offset = address instead.
+ */
+#define MSR_FILE_SLOT 8
+
+/*
  * Open the device directory @dir (NULL: $MSR_SAFE_DEVICE_DIR, else
  * /dev/cpu).  CPUs are the numeric subdirectories holding a device node
  * (sparse sets such as 0,2,5 are fine).  The backend is chosen in the
  * order of enum msr_backend.  A tree of regular files N/msr_safe (value at
- * byte offset = address, little endian) plus a text msr_allowlist is a
- * file-backed tree: the library then enforces the allowlist itself
- * (EACCES, EROFS, masked writes), just as the module does.
+ * byte offset = address x MSR_FILE_SLOT, little endian, 0 past EOF) plus
+ * a text msr_allowlist is a file-backed tree: the library then enforces
+ * the allowlist itself (EACCES, EROFS, masked writes), just as the module
+ * does.
  */
 int msr_dev_open(const char *dir, struct msr_dev **out, struct msr_err *err);
 void msr_dev_close(struct msr_dev *dev);
@@ -209,13 +217,25 @@ int msr_state_diff(const struct msr_state *a, const struct msr_state *b,
 void msr_report_free(struct msr_report *rep);
 
 /*
- * Write atomically: temp file in the same directory, fsync, rename, fsync
- * of the directory; mode 0600; refuses to write through a symlink.
+ * Write @st as JSON (mode 0600) with msr_file_write() and @flags
+ * (MSR_FILE_SYNC, MSR_FILE_PRIVATE).
  */
+int msr_state_save(const char *path, const struct msr_state *st,
+		   unsigned int flags, struct msr_err *err);
+/* msr_state_save() with MSR_FILE_SYNC. */
 int msr_state_write(const char *path, const struct msr_state *st,
 		    struct msr_err *err);
-/* Strict: any wrong type, missing field, bad hex, duplicate MSR, unknown
- * version or truncation fails with a message naming the file and field. */
+/*
+ * Strict: any wrong type, missing field, unknown field, bad hex, duplicate
+ * MSR, unknown version, truncation or trailing text fails with a message
+ * naming the file and field.  Returns -ENOENT when @path is absent,
+ * -EBADMSG when it is there but not a valid state (corrupt, truncated,
+ * empty), -ELOOP/-EPERM/-EINVAL for an unsafe file under
+ * MSR_FILE_PRIVATE, another -errno for I/O.  Nothing is half-loaded.
+ */
+int msr_state_read(const char *path, unsigned int flags, struct msr_state **out,
+		   struct msr_err *err);
+/* msr_state_read() with no flags. */
 int msr_state_load(const char *path, struct msr_state **out,
 		   struct msr_err *err);
 /* The same check on text in memory; @name prefixes messages (fuzzing). */
@@ -226,12 +246,55 @@ int msr_state_to_json(const struct msr_state *st, struct json_object **out,
 		      struct msr_err *err);
 void msr_state_free(struct msr_state *st);
 
-/* Atomically write @len bytes to @path (mode @mode), as msr_state_write. */
+/* ---- files: the one reader and the one writer -------------------------- */
+
+/* Flags of msr_file_write(), msr_file_read(), msr_state_save/_read(). */
+/*
+ * Durable: fsync the file, rename it into place, fsync the directory.  Without
+ * it the replacement is still atomic (old or new file, never a mix) but may
+ * be lost, or be an empty file, after a power loss.
+ */
+#define MSR_FILE_SYNC 0x1u
+/*
+ * Trusted: checked on the opened descriptors, not the path.  Writing, the
+ * directory must belong to the caller's euid and be writable by nobody
+ * else; reading, the file must be a regular file (no symlink, no FIFO)
+ * of the caller's euid with no group or other permission bits.  -EPERM
+ * (or -ELOOP for a symlink) with the uid and mode found in *err.
+ */
+#define MSR_FILE_PRIVATE 0x2u
+
+/*
+ * Replace @path with @len bytes, mode @mode, atomically: a temp file
+ * ".NAME.tmp.XXXXXX" in the same directory, renamed over @path.  A
+ * symbolic link or non-regular file at @path is refused (-ELOOP, -EINVAL)
+ * and left alone.  On failure @path is untouched and the temp file gone;
+ * a writer that is killed leaves at most its temp file, which no reader
+ * opens (msr_file_prune_temps() removes it).
+ */
+int msr_file_write(const char *path, const void *buf, size_t len,
+		   unsigned int mode, unsigned int flags, struct msr_err *err);
+/* msr_file_write() with MSR_FILE_SYNC. */
 int msr_write_file_atomic(const char *path, const void *buf, size_t len,
 			  unsigned int mode, struct msr_err *err);
-/* Read a whole file (NUL-terminated, at most @max bytes). */
+/*
+ * Read a whole file (NUL-terminated, at most @max bytes, else -EFBIG);
+ * -ENOENT when absent.
+ */
+int msr_file_read(const char *path, size_t max, unsigned int flags, char **buf,
+		  size_t *len, struct msr_err *err);
+/* msr_file_read() with no flags. */
 int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
 		  struct msr_err *err);
+/* Whether a directory entry's @name is one of msr_file_write()'s temps. */
+bool msr_file_is_temp(const char *name);
+/*
+ * Remove msr_file_write()'s leftover temp files in @dir whose mtime is at
+ * least @min_age seconds old (0: all; a writer that is running right now
+ * has a fresh one).  Returns the first error; counts removals in @removed.
+ */
+int msr_file_prune_temps(const char *dir, int64_t min_age, size_t *removed,
+			 struct msr_err *err);
 
 /* "0-3,8" -> sorted unique CPU numbers; "all" -> every CPU of @dev. */
 int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,

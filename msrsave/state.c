@@ -211,8 +211,8 @@ fail:
 	return msr_err_set(err, -ENOMEM, "out of memory building the state");
 }
 
-int msr_state_write(const char *path, const struct msr_state *st,
-		    struct msr_err *err)
+int msr_state_save(const char *path, const struct msr_state *st,
+		   unsigned int flags, struct msr_err *err)
 {
 	struct json_object *root;
 	const char *text;
@@ -235,9 +235,15 @@ int msr_state_write(const char *path, const struct msr_state *st,
 	memcpy(copy, text, len);
 	copy[len++] = '\n';
 	json_object_put(root);
-	rc = msr_write_file_atomic(path, copy, len, 0600, err);
+	rc = msr_file_write(path, copy, len, 0600, flags, err);
 	free(copy);
 	return rc;
+}
+
+int msr_state_write(const char *path, const struct msr_state *st,
+		    struct msr_err *err)
+{
+	return msr_state_save(path, st, MSR_FILE_SYNC, err);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -796,8 +802,8 @@ static int check_duplicate_keys(const char *text, size_t len,
 	return rc;
 }
 
-int msr_state_parse(const char *text, size_t len, const char *name,
-		    struct msr_state **out, struct msr_err *err)
+static int parse_text(const char *text, size_t len, const char *name,
+		      struct msr_state **out, struct msr_err *err)
 {
 	struct ctx c = {.name = name ? name : "<state>", .err = err};
 	struct json_tokener *tok;
@@ -868,7 +874,16 @@ int msr_state_parse(const char *text, size_t len, const char *name,
 	return 0;
 }
 
-int msr_state_load(const char *path, struct msr_state **out,
+int msr_state_parse(const char *text, size_t len, const char *name,
+		    struct msr_state **out, struct msr_err *err)
+{
+	int rc = parse_text(text, len, name, out, err);
+
+	/* One code for "there, but not a valid state", whatever the fault. */
+	return rc < 0 && rc != -ENOMEM ? -EBADMSG : rc;
+}
+
+int msr_state_read(const char *path, unsigned int flags, struct msr_state **out,
 		   struct msr_err *err)
 {
 	char *text;
@@ -876,14 +891,22 @@ int msr_state_load(const char *path, struct msr_state **out,
 	int rc;
 
 	*out = NULL;
-	rc = msr_read_file(path, STATE_FILE_MAX, &text, &len, err);
+	rc = msr_file_read(path, STATE_FILE_MAX, flags, &text, &len, err);
 	if (rc < 0)
 		return rc;
 	if (!len) {
 		free(text);
-		return msr_err_set(err, -EINVAL, "%s: empty file", path);
+		return msr_err_set(err, -EBADMSG,
+				   "%s: empty file (truncated: not a state)",
+				   path);
 	}
 	rc = msr_state_parse(text, len, path, out, err);
 	free(text);
 	return rc;
+}
+
+int msr_state_load(const char *path, struct msr_state **out,
+		   struct msr_err *err)
+{
+	return msr_state_read(path, 0, out, err);
 }

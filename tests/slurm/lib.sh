@@ -38,21 +38,23 @@ pick_ports() {
 	die "no free ports"
 }
 
-# msrval FILE MSR: the 8-byte little-endian value at offset MSR, as 0x%016x.
+# A file-backed tree keeps MSR A's 8 bytes at offset A x 8 (libmsrsave's
+# layout: adjacent MSRs never share bytes).
+# msrval FILE MSR: the 8-byte little-endian value of MSR, as 0x%016x.
 msrval() {
 	local v
-	v=$(od -An -tx8 -j "$(($2))" -N8 "$1" | tr -d ' \n')
+	v=$(od -An -tx8 -j "$(($2 * 8))" -N8 "$1" | tr -d ' \n')
 	printf '0x%016x\n' "0x${v:-0}"
 }
 
-# msrset FILE MSR VALUE: write VALUE little endian at offset MSR.
+# msrset FILE MSR VALUE: write VALUE little endian as MSR's value.
 msrset() {
 	local v=$(($3)) bytes="" i
 	for i in 0 1 2 3 4 5 6 7; do
 		bytes+=$(printf '\\x%02x' $(((v >> (8 * i)) & 0xff)))
 	done
 	# shellcheck disable=SC2059
-	printf "$bytes" | dd of="$1" bs=1 seek="$(($2))" conv=notrunc status=none
+	printf "$bytes" | dd of="$1" bs=1 seek="$(($2 * 8))" conv=notrunc status=none
 }
 
 # canonical_list FILE: an allowlist as the device prints it back.

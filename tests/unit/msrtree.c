@@ -81,6 +81,15 @@ char *tree_new(const int *cpus, size_t n, const char *allowlist)
 	return dir;
 }
 
+/*
+ * Spelled out here rather than taken from the library, so the tests check
+ * libmsrsave's layout against an independent one: 8 bytes per address.
+ */
+off_t tree_offset(uint32_t msr)
+{
+	return (off_t)msr * 8;
+}
+
 uint64_t tree_get(const char *dir, int cpu, uint32_t msr)
 {
 	unsigned char b[8] = {0};
@@ -90,7 +99,7 @@ uint64_t tree_get(const char *dir, int cpu, uint32_t msr)
 
 	snprintf(path, sizeof(path), "%s/%d/msr_safe", dir, cpu);
 	fd = open(path, O_RDONLY);
-	if (fd < 0 || pread(fd, b, 8, msr) < 0)
+	if (fd < 0 || pread(fd, b, 8, tree_offset(msr)) < 0)
 		die("read", path);
 	close(fd);
 	for (int k = 7; k >= 0; k--)
@@ -108,7 +117,7 @@ void tree_set(const char *dir, int cpu, uint32_t msr, uint64_t value)
 		b[k] = (unsigned char)(value >> (8 * k));
 	snprintf(path, sizeof(path), "%s/%d/msr_safe", dir, cpu);
 	fd = open(path, O_WRONLY);
-	if (fd < 0 || pwrite(fd, b, 8, msr) != 8)
+	if (fd < 0 || pwrite(fd, b, 8, tree_offset(msr)) != 8)
 		die("write", path);
 	close(fd);
 }

@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * File-backed MSR trees for tests: DIR/N/msr_safe regular files (value at
- * byte offset = address, little endian) and a text DIR/msr_allowlist, in
- * a fresh mkdtemp directory.  Values are read and written directly, not
- * through libmsrsave, so tests check the library against the files.
+ * File-backed MSR trees for tests: DIR/N/msr_safe sparse regular files
+ * (value at byte offset = address x 8, little endian) and a text
+ * DIR/msr_allowlist, in a fresh mkdtemp directory.  Values are read and
+ * written directly, not through libmsrsave, so tests check the library
+ * against the files.
  */
 #ifndef MSRTREE_H
 #define MSRTREE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* New tree with the given CPUs and allowlist text; aborts on failure. */
 char *tree_new(const int *cpus, size_t n, const char *allowlist);
 void tree_set_allowlist(const char *dir, const char *allowlist);
+/* Byte offset of @msr's value in N/msr_safe. */
+off_t tree_offset(uint32_t msr);
 uint64_t tree_get(const char *dir, int cpu, uint32_t msr);
 void tree_set(const char *dir, int cpu, uint32_t msr, uint64_t value);
 /*

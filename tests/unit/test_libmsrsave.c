@@ -462,6 +462,135 @@ START_TEST(file_tree_enforces_allowlist)
 }
 END_TEST
 
+/* ---- file-backed layout: one 8-byte slot per address ------------------- */
+
+/* Adjacent addresses used to share 7 bytes (offset = address). */
+START_TEST(file_tree_adjacent_msrs_do_not_overlap)
+{
+	const int cpus[] = {0};
+	char *dir = tree_new(cpus, 1,
+			     "0xC0010200 0xFFFFFFFFFFFFFFFF\n"
+			     "0xC0010201 0xFFFFFFFFFFFFFFFF\n");
+	struct msr_dev *dev = open_ok(dir);
+	struct msr_op ops[2] = {
+	    {.msr = 0xC0010200, .write = true, .value = 0x1111111111111111},
+	    {.msr = 0xC0010201, .write = true, .value = 0x2222222222222222},
+	};
+	struct msr_err e = {0};
+	char path[4200];
+	struct stat st;
+
+	ck_assert_int_eq(tree_offset(0xC0010201) - tree_offset(0xC0010200), 8);
+	ck_assert_int_eq(msr_dev_exec(dev, ops, 2, &e), 0);
+	ck_assert_uint_eq(tree_get(dir, 0, 0xC0010200), 0x1111111111111111);
+	ck_assert_uint_eq(tree_get(dir, 0, 0xC0010201), 0x2222222222222222);
+	/* Read back through the library: each its own value. */
+	ops[0] = (struct msr_op){.msr = 0xC0010200};
+	ops[1] = (struct msr_op){.msr = 0xC0010201};
+	ck_assert_int_eq(msr_dev_exec(dev, ops, 2, &e), 0);
+	ck_assert_uint_eq(ops[0].value, 0x1111111111111111);
+	ck_assert_uint_eq(ops[1].value, 0x2222222222222222);
+	/* The file is sparse: 24 GiB apparent size, a few blocks on disk. */
+	snprintf(path, sizeof(path), "%s/0/msr_safe", dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, tree_offset(0xC0010201) + 8);
+	ck_assert_int_lt(st.st_blocks, 1024);
+	msr_dev_close(dev);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
+static void load_shipped(const char *rel, struct msr_allowlist *al)
+{
+	char path[4200];
+	struct msr_err e = {0};
+
+	snprintf(path, sizeof(path), "%s/%s", ALLOWLIST_SRCDIR, rel);
+	ck_assert_msg(msr_allowlist_load(path, al, &e) == 0, "%s", e.msg);
+}
+
+/* A distinct 64-bit value per (cpu, msr). */
+static uint64_t pattern(int cpu, uint32_t msr)
+{
+	return 0x9E3779B97F4A7C15ULL * ((uint64_t)msr << 8 | (unsigned)cpu);
+}
+
+/*
+ * The shipped AMD Zen 3 baseline with its perf overlay (PERF_CTLn and
+ * PERF_CTRn, adjacent and writable): snapshot, one write, diff, restore.
+ */
+START_TEST(file_tree_shipped_amd_list_round_trip)
+{
+	const int cpus[] = {0, 3};
+	struct msr_allowlist base = {0}, perf = {0}, job = {0};
+	struct msr_report rep = {0};
+	struct msr_state *st, *now;
+	struct msr_err e = {0};
+	struct msr_dev *dev;
+	struct msr_op op;
+	char *dir = tree_new(cpus, 2, "");
+
+	load_shipped("al_19_1", &base);
+	load_shipped("profiles/perf/al_19_1", &perf);
+	ck_assert_int_eq(msr_allowlist_merge(&base, &perf, &job, &e), 0);
+	dev = open_ok(dir);
+	ck_assert_msg(msr_dev_allowlist_install(dev, &job, &e) == 0, "%s",
+		      e.msg);
+	for (size_t c = 0; c < 2; c++)
+		for (size_t i = 0; i < job.count; i++)
+			tree_set(dir, cpus[c], job.entries[i].msr,
+				 pattern(cpus[c], job.entries[i].msr));
+	ck_assert_msg(msr_snapshot(dev, &job, "al_19_1+perf", 0, &st, &e) == 0,
+		      "%s", e.msg);
+	ck_assert_uint_eq(st->nmsrs, job.count);
+	for (size_t i = 0; i < st->nmsrs; i++)
+		for (size_t c = 0; c < 2; c++)
+			ck_assert_msg(st->msrs[i].values[c] ==
+					  pattern(cpus[c], st->msrs[i].msr),
+				      "msr 0x%x cpu %d", st->msrs[i].msr,
+				      cpus[c]);
+
+	/* One write changes one entry, not its neighbours. */
+	op = (struct msr_op){
+	    .cpu = 3, .msr = 0xC0010201, .write = true, .value = 0};
+	ck_assert_int_eq(msr_dev_exec(dev, &op, 1, &e), 0);
+	ck_assert_int_eq(msr_snapshot(dev, &job, "now", 0, &now, &e), 0);
+	ck_assert_int_eq(msr_state_diff(st, now, &rep, &e), 0);
+	ck_assert_uint_eq(rep.count, 1);
+	ck_assert_uint_eq(rep.items[0].msr, 0xC0010201);
+	ck_assert_int_eq(rep.items[0].cpu, 3);
+	msr_report_free(&rep);
+	msr_state_free(now);
+	ck_assert_uint_eq(tree_get(dir, 3, 0xC0010200), pattern(3, 0xC0010200));
+	ck_assert_uint_eq(tree_get(dir, 3, 0xC0010202), pattern(3, 0xC0010202));
+
+	/* Clobber every writable entry; restore puts each masked value back. */
+	for (size_t c = 0; c < 2; c++)
+		for (size_t i = 0; i < job.count; i++)
+			tree_set(dir, cpus[c], job.entries[i].msr, ~0ULL);
+	ck_assert_msg(msr_restore(dev, st, &rep, &e) == 0, "%zu", rep.count);
+	ck_assert_uint_eq(rep.written, 2 * perf.count);
+	for (size_t c = 0; c < 2; c++)
+		for (size_t i = 0; i < job.count; i++) {
+			const struct al_entry *a = &job.entries[i];
+			uint64_t want =
+			    (pattern(cpus[c], a->msr) & a->wmask) | ~a->wmask;
+
+			ck_assert_msg(tree_get(dir, cpus[c], a->msr) == want,
+				      "msr 0x%x cpu %d", a->msr, cpus[c]);
+		}
+	msr_report_free(&rep);
+	msr_state_free(st);
+	msr_allowlist_free(&base);
+	msr_allowlist_free(&perf);
+	msr_allowlist_free(&job);
+	msr_dev_close(dev);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(masked_write_bit_by_bit)
 {
 	char *dir = tree_new(sparse, NSPARSE, list3);
@@ -987,6 +1116,8 @@ static Suite *suite(void)
 	tcase_add_test(t, stock_restore_never_writes_blind);
 	tcase_add_test(t, unopenable_node_is_eperm);
 	tcase_add_test(t, file_tree_enforces_allowlist);
+	tcase_add_test(t, file_tree_adjacent_msrs_do_not_overlap);
+	tcase_add_test(t, file_tree_shipped_amd_list_round_trip);
 	tcase_add_test(t, masked_write_bit_by_bit);
 	tcase_add_test(t, allowlist_read_install);
 	tcase_add_test(t, allowlist_errors_in_words);
