@@ -62,6 +62,24 @@ int msr_profile_name_check(const char *name)
 	return 0;
 }
 
+void msr_config_escape(const char *in, char *out, size_t cap)
+{
+	size_t used = 0;
+
+	if (cap == 0)
+		return;
+	for (; *in && used + 5 <= cap; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[used++] = (char)c;
+		else
+			used += (size_t)snprintf(out + used, cap - used,
+						 "\\x%02x", c);
+	}
+	out[used < cap ? used : cap - 1] = '\0';
+}
+
 static void free_list(char **list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -659,10 +677,13 @@ int msr_config_check(const struct msr_config *cfg, const char *partition,
 		cap = sizeof(dummy);
 	}
 	if (msr_profile_name_check(profile) < 0) {
+		char shown[4 * 64 + 1];
+
+		msr_config_escape(profile, shown, sizeof(shown));
 		snprintf(why, cap,
-			 "'%.64s' is not a valid profile name (letters, "
+			 "'%.256s' is not a valid profile name (letters, "
 			 "digits, '_', '-', '.'; at most %d characters)",
-			 profile, MSR_CONFIG_NAME_MAX - 1);
+			 shown, MSR_CONFIG_NAME_MAX - 1);
 		return -EINVAL;
 	}
 	if (!msr_config_profile(cfg, profile)) {

@@ -98,6 +98,14 @@ void msr_config_free(struct msr_config *cfg);
 int msr_config_expand_node(struct msr_config *cfg, const char *node,
 			   struct msr_err *err);
 
+/*
+ * A user-supplied value made safe for a log line or message: bytes
+ * outside printable ASCII, and '\\', become "\\xHH" (a newline in
+ * --msr-profile must not forge a second slurmd log line).  Cut short
+ * rather than overflow @out.
+ */
+void msr_config_escape(const char *in, char *out, size_t cap);
+
 /* 0 when @name is a well-formed profile name, else -EINVAL. */
 int msr_profile_name_check(const char *name);
 

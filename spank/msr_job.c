@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,12 @@
 
 #define SNAPSHOT_NAME	 "snapshot.json"
 #define NODE_RECORD_NAME "node.json"
-#define NODE_RECORD_FMT	 "msr-safe-node"
-#define JOB_RECORD_FMT	 "msr-safe-job"
-#define RECORD_MAX	 (64 * 1024)
-#define WHY_MAX		 1536
+/* The profile recorded for jobs on a node whose profile was withdrawn. */
+#define SHARED_PROFILE	"baseline"
+#define NODE_RECORD_FMT "msr-safe-node"
+#define JOB_RECORD_FMT	"msr-safe-job"
+#define RECORD_MAX	(64 * 1024)
+#define WHY_MAX		1536
 
 struct job_record {
 	char job_id[32];
@@ -100,29 +103,6 @@ static int ensure_dir(const char *path, struct msr_err *err)
 				   "%s: must be a directory owned by root and "
 				   "writable only by root",
 				   path);
-	return 0;
-}
-
-/* Regular file, owned by root, mode 0600, not a symlink.  -ENOENT if absent. */
-static int check_private_file(const char *path, struct msr_err *err)
-{
-	struct stat sb;
-
-	if (lstat(path, &sb) < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		return msr_err_set(err, -errno, "%s: %s", path,
-				   strerror(errno));
-	}
-	if (S_ISLNK(sb.st_mode))
-		return msr_err_set(err, -ELOOP, "%s: is a symbolic link", path);
-	if (!S_ISREG(sb.st_mode) || sb.st_uid != 0 ||
-	    (sb.st_mode & 07777) != 0600)
-		return msr_err_set(err, -EPERM,
-				   "%s: must be a regular file owned by root "
-				   "with mode 0600 (uid %u, mode %04o)",
-				   path, (unsigned int)sb.st_uid,
-				   (unsigned int)(sb.st_mode & 07777));
 	return 0;
 }
 
@@ -303,6 +283,25 @@ static void slurmd_instance(char *buf, size_t cap)
 
 /* ---- audit log ---------------------------------------------------------- */
 
+/*
+ * audit.log is capped: past AUDIT_MAX bytes it becomes audit.log.1
+ * (replacing the previous one), so a node that runs many short jobs
+ * never fills its disk; two generations keep recent history for people.
+ */
+#define AUDIT_MAX (16L * 1024 * 1024)
+
+static void rotate_audit(const char *path)
+{
+	char old[MSR_CONFIG_PATH_MAX + 32];
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0 || sb.st_size < AUDIT_MAX)
+		return;
+	snprintf(old, sizeof(old), "%s.1", path);
+	if (rename(path, old) < 0)
+		LOG_ERR("cannot rotate %s: %s", path, strerror(errno));
+}
+
 static void audit(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		  const struct event *ev)
 {
@@ -317,6 +316,17 @@ static void audit(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	json_object_object_add(o, "event", json_object_new_string(ev->kind));
 	json_object_object_add(o, "node", json_object_new_string(job->node));
 	json_object_object_add(o, "job", json_object_new_string(job->job_id));
+	/* Array and heterogeneous jobs: which one this job id is part of. */
+	if (job->array_job_id[0])
+		json_object_object_add(
+		    o, "array_job", json_object_new_string(job->array_job_id));
+	if (job->array_task_id[0])
+		json_object_object_add(
+		    o, "array_task",
+		    json_object_new_string(job->array_task_id));
+	if (job->het_job_id[0])
+		json_object_object_add(o, "het_job",
+				       json_object_new_string(job->het_job_id));
 	json_object_object_add(o, "uid", json_object_new_int64(job->uid));
 	json_object_object_add(o, "user", json_object_new_string(job->user));
 	json_object_object_add(o, "partition",
@@ -344,6 +354,7 @@ static void audit(const struct msr_config *cfg, const struct msr_job_ctx *job,
 			       json_object_new_int64((int64_t)ev->failures));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	path_in(path, sizeof(path), cfg, "audit.log");
+	rotate_audit(path);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	if (fd >= 0) {
@@ -374,53 +385,18 @@ static void record_path(char *buf, size_t cap, const struct msr_config *cfg,
 }
 
 /*
- * Atomic (O_EXCL temp file, mode 0600, rename over the target: never a
- * half-written file, never through a symlink) but not fsync'ed.  What
- * this directory holds is only ever restored on the boot that wrote it:
- * a process crash keeps the page cache, and after a power loss the boot
- * id retires the snapshot unrestored.  Skipping fsync saves about 1 ms
- * per file on a busy disk, on every job.
+ * How state files are written: atomically, private (root's 0700 directory,
+ * mode 0600) and durably (file and directory synced) for what a later
+ * prolog or epilog must read back after a crash or power loss: snapshot,
+ * node record, job records.  Archives and markers are for people and skip
+ * the sync.
  */
+#define STATE_WRITE (MSR_FILE_SYNC | MSR_FILE_PRIVATE)
+
 static int write_private_file(const char *path, const char *text,
-			      struct msr_err *err)
+			      unsigned int flags, struct msr_err *err)
 {
-	char tmp[MSR_CONFIG_PATH_MAX + 80];
-	size_t len = strlen(text);
-	int fd, rc = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return msr_err_set(err, -errno, "cannot create %s: %s", tmp,
-				   strerror(errno));
-	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len)
-		rc = msr_err_set(err, errno ? -errno : -EIO,
-				 "cannot write %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && rc == 0)
-		rc = msr_err_set(err, -errno, "cannot write %s: %s", tmp,
-				 strerror(errno));
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = msr_err_set(err, -errno, "cannot rename %s to %s: %s", tmp,
-				 path, strerror(errno));
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
-/* A libmsrsave state file, written as write_private_file() does. */
-static int write_state_file(const char *path, const struct msr_state *st,
-			    struct msr_err *err)
-{
-	struct json_object *o = NULL;
-	int rc = msr_state_to_json(st, &o, err);
-
-	if (rc < 0)
-		return rc;
-	rc = write_private_file(
-	    path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY),
-	    err);
-	json_object_put(o);
-	return rc;
+	return msr_file_write(path, text, strlen(text), 0600, flags, err);
 }
 
 static int record_write(const struct msr_config *cfg,
@@ -455,69 +431,130 @@ static int record_write(const struct msr_config *cfg,
 	json_object_object_add(o, "started", json_object_new_int64(r->started));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	record_path(path, sizeof(path), cfg, r->job_id);
-	rc = write_private_file(path, text, err);
+	rc = write_private_file(path, text, STATE_WRITE, err);
 	json_object_put(o);
 	return rc;
 }
 
-/* -ENOENT when there is no record for @job_id. */
+/* The whole text is one JSON object and nothing else (but blanks). */
+static struct json_object *parse_object(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *o;
+	size_t end;
+
+	if (!tok)
+		return NULL;
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	end = (size_t)json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (o && (!json_object_is_type(o, json_type_object) ||
+		  strspn(text + end, " \t\r\n") != len - end)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/*
+ * -ENOENT when there is no record for @job_id; -EBADMSG naming the field
+ * for anything else than exactly the fields record_write() writes, with
+ * their types (as strict as libmsrsave's state loader).
+ */
 static int record_load(const struct msr_config *cfg, const char *job_id,
 		       struct job_record *r, struct msr_err *err)
 {
+	static const struct {
+		const char *key;
+		size_t off, cap; /* cap 0: not a string field */
+		bool nullable;
+	} fields[] = {
+#define STR_FIELD(f, n)                      \
+	{#f, offsetof(struct job_record, f), \
+	 sizeof(((struct job_record *)0)->f), n}
+	    STR_FIELD(job_id, false),	 STR_FIELD(user, false),
+	    STR_FIELD(partition, false), STR_FIELD(node, false),
+	    STR_FIELD(boot_id, false),	 STR_FIELD(requested, true),
+	    STR_FIELD(profile, false),	 STR_FIELD(status, false),
+	    STR_FIELD(reason, false),	 STR_FIELD(slurmd, false),
+#undef STR_FIELD
+	    {"format", 0, 0, false},	 {"version", 0, 0, false},
+	    {"uid", 0, 0, false},	 {"started", 0, 0, false},
+	};
 	char path[MSR_CONFIG_PATH_MAX + 64];
 	struct json_object *o = NULL, *v;
+	const char *bad = "not a JSON object";
 	char *text = NULL;
-	size_t len;
-	const char *s;
+	size_t len, seen = 0;
+	int64_t n;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	record_path(path, sizeof(path), cfg, job_id);
-	rc = check_private_file(path, err);
+	rc =
+	    msr_file_read(path, RECORD_MAX, MSR_FILE_PRIVATE, &text, &len, err);
 	if (rc < 0)
-		return rc;
-	rc = msr_read_file(path, RECORD_MAX, &text, &len, err);
-	if (rc < 0)
-		goto fail;
-	o = json_tokener_parse(text);
-	rc = msr_err_set(err, -EBADMSG, "%s: not a valid job record", path);
-	if (!o || !json_object_is_type(o, json_type_object))
-		goto fail;
-	s = json_str(o, "format");
-	if (!s || strcmp(s, JOB_RECORD_FMT) != 0)
-		goto fail;
-#define COPY_FIELD(field)                                      \
-	do {                                                   \
-		s = json_str(o, #field);                       \
-		if (!s || strlen(s) >= sizeof(r->field))       \
-			goto fail;                             \
-		snprintf(r->field, sizeof(r->field), "%s", s); \
-	} while (0)
-	COPY_FIELD(job_id);
-	COPY_FIELD(user);
-	COPY_FIELD(partition);
-	COPY_FIELD(node);
-	COPY_FIELD(boot_id);
-	COPY_FIELD(profile);
-	COPY_FIELD(status);
-	COPY_FIELD(reason);
-#undef COPY_FIELD
-	s = json_str(o, "requested");
-	if (s)
-		snprintf(r->requested, sizeof(r->requested), "%s", s);
-	s = json_str(o, "slurmd");
-	if (s)
-		snprintf(r->slurmd, sizeof(r->slurmd), "%.63s", s);
-	if (!json_object_object_get_ex(o, "uid", &v) ||
-	    !json_object_is_type(v, json_type_int))
-		goto fail;
-	r->uid = (uint32_t)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "started", &v))
-		r->started = json_object_get_int64(v);
+		goto out;
+	o = parse_object(text, len);
+	if (!o)
+		goto bad;
+	json_object_object_foreach(o, key, val)
+	{
+		size_t i = 0;
+
+		while (i < sizeof(fields) / sizeof(*fields) &&
+		       strcmp(fields[i].key, key) != 0)
+			i++;
+		bad = key;
+		if (i == sizeof(fields) / sizeof(*fields))
+			goto bad; /* unknown field */
+		seen++;
+		if (!fields[i].cap)
+			continue;
+		if (!val && fields[i].nullable)
+			continue;
+		if (!json_object_is_type(val, json_type_string) ||
+		    (size_t)json_object_get_string_len(val) >= fields[i].cap)
+			goto bad;
+		memcpy((char *)r + fields[i].off, json_object_get_string(val),
+		       (size_t)json_object_get_string_len(val) + 1);
+	}
+	bad = "missing field";
+	if (seen != sizeof(fields) / sizeof(*fields))
+		goto bad;
+	bad = "format";
+	if (strcmp(json_str(o, "format"), JOB_RECORD_FMT) != 0)
+		goto bad;
+	bad = "version";
+	json_object_object_get_ex(o, "version", &v);
+	if (!json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != 1)
+		goto bad;
+	bad = "uid";
+	json_object_object_get_ex(o, "uid", &v);
+	n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < 0 || n > UINT32_MAX)
+		goto bad;
+	r->uid = (uint32_t)n;
+	bad = "started";
+	json_object_object_get_ex(o, "started", &v);
+	if (!json_object_is_type(v, json_type_int))
+		goto bad;
+	r->started = json_object_get_int64(v);
+	bad = "job_id";
 	if (strcmp(r->job_id, job_id) != 0)
-		goto fail;
+		goto bad;
+	bad = "status";
+	if (strcmp(r->status, "active") != 0 &&
+	    strcmp(r->status, "refused") != 0 &&
+	    strcmp(r->status, "released") != 0)
+		goto bad;
 	rc = 0;
-fail:
+	goto out;
+bad:
+	rc = msr_err_set(err, -EBADMSG, "%s: not a valid job record (%s)", path,
+			 bad);
+out:
 	json_object_put(o);
 	free(text);
 	return rc;
@@ -710,7 +747,7 @@ static int node_setup_write(const struct msr_config *cfg,
 	path_in(path, sizeof(path), cfg, NODE_RECORD_NAME);
 	rc = write_private_file(
 	    path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY),
-	    err);
+	    STATE_WRITE, err);
 out:
 	free(text);
 	json_object_put(o);
@@ -730,10 +767,8 @@ static int node_setup_load(const struct msr_config *cfg, const char *node,
 
 	memset(ns, 0, sizeof(*ns));
 	path_in(path, sizeof(path), cfg, NODE_RECORD_NAME);
-	rc = check_private_file(path, err);
-	if (rc < 0)
-		return rc;
-	rc = msr_read_file(path, RECORD_MAX * 16, &text, &len, err);
+	rc = msr_file_read(path, RECORD_MAX * 16, MSR_FILE_PRIVATE, &text, &len,
+			   err);
 	if (rc < 0)
 		goto out;
 	o = json_tokener_parse(text);
@@ -943,7 +978,7 @@ static void failure_marker(const struct msr_config *cfg, const char *job_id,
 	memcpy(full, text, tlen);
 	full[tlen] = '\n';
 	memcpy(full + tlen + 1, next, sizeof(next));
-	if (msr_write_file_atomic(path, full, strlen(full), 0600, &err) < 0)
+	if (write_private_file(path, full, MSR_FILE_PRIVATE, &err) < 0)
 		LOG_ERR("cannot leave failure marker %s: %s", path, err.msg);
 	free(full);
 }
@@ -992,11 +1027,15 @@ static int archive_order(const struct dirent **a, const struct dirent **b)
 /* Keep the newest KeepArchives finished state files. */
 static void prune_archive(const struct msr_config *cfg)
 {
+	struct msr_err err = {{0}};
 	char dir[MSR_CONFIG_PATH_MAX + 16];
 	struct dirent **names = NULL;
 	int n;
 
 	path_in(dir, sizeof(dir), cfg, "archive");
+	/* A writer killed mid-write leaves its temp file; an hour is ample. */
+	if (msr_file_prune_temps(dir, 3600, NULL, &err) < 0)
+		LOG_ERR("%s", err.msg);
 	n = scandir(dir, &names, is_archive_json, archive_order);
 	if (n < 0)
 		return;
@@ -1025,7 +1064,7 @@ static int archive_state(const struct msr_config *cfg, struct msr_state *st,
 	utc_stamp(stamp, sizeof(stamp), time(NULL));
 	snprintf(path, sizeof(path), "%s/archive/%s-job%s-%s.json",
 		 cfg->state_dir, stamp, job_id, result);
-	rc = write_state_file(path, st, err);
+	rc = msr_state_save(path, st, MSR_FILE_PRIVATE, err);
 	if (rc < 0)
 		return rc;
 	prune_archive(cfg);
@@ -1246,8 +1285,8 @@ static int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 			snprintf(
 			    path, sizeof(path),
 			    "%s/archive/%s-job%s-restore-failed.json.failed",
-			    cfg->state_dir, stamp, job->job_id);
-			write_state_file(path, st, &e2);
+			    cfg->state_dir, stamp, st->job.id);
+			msr_state_save(path, st, MSR_FILE_PRIVATE, &e2);
 		}
 		snprintf(ev->message, sizeof(ev->message),
 			 "%zu value(s) not restored", vrep.count);
@@ -1269,7 +1308,8 @@ static int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 	}
 	json_object_put(st->outcome);
 	st->outcome = json_object_get(outcome);
-	rc = archive_state(cfg, st, job->job_id, result, &err);
+	/* Named by the job the snapshot belongs to, not by who finished it. */
+	rc = archive_state(cfg, st, st->job.id, result, &err);
 	if (rc < 0)
 		goto fail;
 	if (unlink(snap) < 0) {
@@ -1321,16 +1361,15 @@ static int load_snapshot(const struct msr_config *cfg, const char *node,
 	int rc;
 
 	path_in(path, sizeof(path), cfg, SNAPSHOT_NAME);
-	rc = check_private_file(path, err);
+	rc = msr_state_read(path, MSR_FILE_PRIVATE, st, err);
 	if (rc < 0)
 		return rc;
-	rc = msr_state_load(path, st, err);
-	if (rc < 0)
-		return rc;
-	if (!(*st)->has_job || !(*st)->allowlist_text) {
+	if (!(*st)->has_job || !(*st)->allowlist_text || !(*st)->job.id[0] ||
+	    strspn((*st)->job.id, "0123456789") != strlen((*st)->job.id)) {
 		msr_state_free(*st);
 		*st = NULL;
-		return msr_err_set(err, -EBADMSG, "%s: has no job or allowlist",
+		return msr_err_set(err, -EBADMSG,
+				   "%s: has no job (numeric id) or allowlist",
 				   path);
 	}
 	if (strcmp((*st)->host, node) != 0) {
@@ -1364,6 +1403,50 @@ static void corrupt(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	snprintf(ev->message, sizeof(ev->message), "%s", err->msg);
 }
 
+/* When this boot began (/proc/stat "btime"), 0 when unknown. */
+static int64_t boot_time(void)
+{
+	char line[256];
+	long long t = 0;
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "btime %lld", &t) == 1)
+			break;
+	}
+	fclose(f);
+	return t;
+}
+
+/*
+ * A snapshot that does not parse (the boot id that would retire it is in
+ * the unreadable part) but was last written before this boot began: a
+ * power loss cut it short.  Its values would mean nothing now anyway, as
+ * a stale snapshot's, so it is moved aside (never pruned) rather than
+ * draining the node on every prolog.  Returns 0 when it was moved.
+ */
+static int retire_unreadable(const struct msr_config *cfg, char *moved,
+			     size_t cap, struct msr_err *err)
+{
+	char path[MSR_CONFIG_PATH_MAX + 16], stamp[32];
+	int64_t booted = boot_time();
+	struct stat sb;
+
+	path_in(path, sizeof(path), cfg, SNAPSHOT_NAME);
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || booted == 0 ||
+	    (int64_t)sb.st_mtime >= booted)
+		return -EAGAIN; /* from this boot: corrupt, not stale */
+	utc_stamp(stamp, sizeof(stamp), time(NULL));
+	snprintf(moved, cap, "%s/archive/%s-unreadable-stale.json.failed",
+		 cfg->state_dir, stamp);
+	if (rename(path, moved) < 0)
+		return msr_err_set(err, -errno, "cannot move %s to %s: %s",
+				   path, moved, strerror(errno));
+	return 0;
+}
+
 /*
  * Before a prolog does anything: deal with a snapshot nobody alive owns.
  * From another boot it is archived unrestored (those values mean nothing
@@ -1388,6 +1471,25 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		return rc;
 	}
 	rc = load_snapshot(cfg, job->node, &st, &err);
+	if (rc == -EBADMSG) {
+		char moved[MSR_CONFIG_PATH_MAX + 128];
+		struct msr_err why = err;
+
+		if (retire_unreadable(cfg, moved, sizeof(moved), &err) == 0) {
+			LOG_INFO("moved an unreadable snapshot from an earlier "
+				 "boot to %s unrestored (%s)",
+				 moved, why.msg);
+			ev.outcome = "stale";
+			snprintf(ev.message, sizeof(ev.message),
+				 "unreadable snapshot from an earlier boot "
+				 "moved to %.1000s unrestored: %.400s",
+				 moved, why.msg);
+			audit(cfg, job, &ev);
+			rc = -ENOENT;
+		} else {
+			err = why;
+		}
+	}
 	if (rc == -ENOENT) {
 		/* Records without a snapshot are left-overs of a crash. */
 		for (size_t i = 0; i < nids; i++) {
@@ -1567,7 +1669,7 @@ static int take_snapshot(const struct msr_config *cfg,
 	snprintf(st->job.partition, sizeof(st->job.partition), "%s",
 		 job->partition);
 	snprintf(st->job.profile, sizeof(st->job.profile), "%.63s", profile);
-	rc = write_state_file(snap, st, err);
+	rc = msr_state_save(snap, st, STATE_WRITE, err);
 	if (rc < 0)
 		goto fail;
 	ev->ncpus = st->ncpus;
@@ -1586,11 +1688,61 @@ out:
 	return rc;
 }
 
+/*
+ * A profile that adds to the node's baseline.  Shared-node policy: such a
+ * profile is live only while its job is alone on the node, because MSR
+ * access is node-wide (every process there could use it).  A profile no
+ * longer in the site file counts as one.
+ */
+static bool profile_elevated(const struct msr_config *cfg, const char *name)
+{
+	const struct msr_profile *p = msr_config_profile(cfg, name);
+
+	return !p || p->noverlays > 0;
+}
+
+/*
+ * A job arriving on a node where @shared's jobs are live.  Nobody who did
+ * not ask for a profile is refused; a job that asked for one beyond the
+ * baseline is (it needs the node to itself); and a profile beyond the
+ * baseline that the running job holds is withdrawn (the baseline goes
+ * back): from now on every job here has the baseline, so no co-located
+ * process can use another job's profile.  Sets @why for a refusal and
+ * @note for the audit line; the profile recorded for the job is returned.
+ */
+static const char *join_shared(const struct msr_job_ctx *job,
+			       const struct msr_state *shared, const char *want,
+			       char *why, size_t cap, char *note,
+			       size_t note_cap, struct msr_err *err)
+{
+	const struct msr_config *cfg = job->cfg;
+
+	if (!why[0] && job->has_request && profile_elevated(cfg, want))
+		snprintf(why, cap,
+			 "profile '%s' needs node %s to itself, but job %s "
+			 "is running there; submit with --exclusive",
+			 want, job->node, shared->job.id);
+	if (!profile_elevated(cfg, shared->job.profile))
+		return shared->job.profile;
+	if (reinstall_node_baseline(job) < 0) {
+		msr_err_set(err, -EIO,
+			    "cannot withdraw profile '%s' of job %s for job %s",
+			    shared->job.profile, shared->job.id, job->job_id);
+		return NULL;
+	}
+	snprintf(note, note_cap,
+		 "node shared with job %s: its profile '%s' is withdrawn "
+		 "(baseline only from now on)",
+		 shared->job.id, shared->job.profile);
+	LOG_INFO("job %s: %s", job->job_id, note);
+	return SHARED_PROFILE;
+}
+
 int msr_job_prolog(const struct msr_job_ctx *job)
 {
 	const struct msr_config *cfg = job->cfg;
 	struct event ev = {.kind = "prolog", .outcome = "failed"};
-	char boot_id[64], why[WHY_MAX] = "";
+	char boot_id[64], why[WHY_MAX] = "", note[512] = "";
 	const char *want, *profile;
 	struct msr_state *shared = NULL;
 	struct job_record rec;
@@ -1620,13 +1772,12 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 		profile = msr_config_partition_default(cfg, job->partition);
 
 	if (shared) {
-		profile = shared->job.profile;
-		if (!why[0] && strcmp(want, shared->job.profile) != 0)
-			snprintf(why, sizeof(why),
-				 "profile '%s' conflicts with profile '%s' of "
-				 "job %s already running on node %s",
-				 want, shared->job.profile, shared->job.id,
-				 job->node);
+		profile = join_shared(job, shared, want, why, sizeof(why), note,
+				      sizeof(note), &err);
+		if (!profile) {
+			rc = -EIO;
+			goto fail;
+		}
 		ev.ncpus = shared->ncpus;
 		ev.nmsrs = shared->nmsrs;
 	} else {
@@ -1650,11 +1801,13 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	ev.profile = profile;
 	if (why[0]) {
 		ev.outcome = "refused";
-		snprintf(ev.message, sizeof(ev.message), "%s", why);
+		snprintf(ev.message, sizeof(ev.message), "%s%s%.512s", why,
+			 note[0] ? "; " : "", note);
 		LOG_INFO("job %s refused: %s (its steps will fail)",
 			 job->job_id, why);
 	} else {
 		ev.outcome = shared ? "joined" : "ok";
+		snprintf(ev.message, sizeof(ev.message), "%s", note);
 	}
 	audit(cfg, job, &ev);
 	msr_state_free(shared);

@@ -23,6 +23,10 @@
 struct msr_job_ctx {
 	const struct msr_config *cfg;
 	char job_id[32];
+	/* Set (digits) for array tasks and heterogeneous components. */
+	char array_job_id[32];
+	char array_task_id[32];
+	char het_job_id[32];
 	uint32_t uid;
 	char user[64];
 	char partition[64];

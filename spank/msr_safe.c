@@ -117,7 +117,32 @@ static void print_help(const struct msr_config *cfg)
 		printf("  %-16s %s\n  %-16s permitted in: %s\n", p->name,
 		       p->description, "", parts[0] ? parts : "no partition");
 	}
+	printf("A profile with overlays is live only while its job is alone "
+	       "on the node:\nsubmit with --exclusive (on a shared node such "
+	       "a request is refused).\nThe profile is chosen at "
+	       "allocation (sbatch, salloc, srun outside a job);\n"
+	       "--msr-profile on an srun inside a job has no effect.\n");
 	fflush(stdout);
+}
+
+/*
+ * An srun inside an allocation starts a step of a job whose prolog has
+ * already chosen its profile: say that its own --msr-profile changes
+ * nothing (unless it is just the job's option, inherited).
+ */
+static void step_in_job_notice(const char *optarg)
+{
+	const char *job = getenv("SLURM_JOB_ID");
+	const char *inherited =
+	    getenv("SLURM_SPANK__SLURM_SPANK_OPTION_msr_safe_msr_profile");
+
+	if (spank_context() != S_CTX_LOCAL || !job || !*job ||
+	    (inherited && strcmp(inherited, optarg) == 0))
+		return;
+	slurm_info("msr-safe: --msr-profile=%s has no effect on a step of "
+		   "job %s: a job's profile is chosen when it is allocated "
+		   "(sbatch/salloc --msr-profile)",
+		   optarg, job);
 }
 
 /* srun/sbatch/salloc: refuse bad names before the job exists. */
@@ -150,6 +175,7 @@ static int option_cb(int val, const char *optarg, int remote)
 		LOG_ERR("%s", why);
 		return -1;
 	}
+	step_in_job_notice(optarg);
 	return 0;
 }
 
@@ -170,6 +196,15 @@ static int job_profile(spank_t sp, struct msr_job_ctx *job)
 	}
 	job->has_request = true;
 	return 0;
+}
+
+/* @value when it is a number that fits, else "" (it is only recorded). */
+static void copy_digits(char *dst, size_t cap, const char *value)
+{
+	dst[0] = '\0';
+	if (value && *value && strlen(value) < cap &&
+	    strspn(value, "0123456789") == strlen(value))
+		snprintf(dst, cap, "%s", value);
 }
 
 static int job_context(spank_t sp, struct msr_job_ctx *job)
@@ -195,6 +230,12 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 		return -EINVAL;
 	}
 	job->uid = (uint32_t)v;
+	copy_digits(job->array_job_id, sizeof(job->array_job_id),
+		    getenv("SLURM_ARRAY_JOB_ID"));
+	copy_digits(job->array_task_id, sizeof(job->array_task_id),
+		    getenv("SLURM_ARRAY_TASK_ID"));
+	copy_digits(job->het_job_id, sizeof(job->het_job_id),
+		    getenv("SLURM_HET_JOB_ID"));
 	snprintf(job->user, sizeof(job->user), "%s", user ? user : "");
 	snprintf(job->partition, sizeof(job->partition), "%s",
 		 part ? part : "");

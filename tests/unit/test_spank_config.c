@@ -277,6 +277,23 @@ START_TEST(salvage_keeps_good_lines)
 }
 END_TEST
 
+/* A newline in --msr-profile must not forge a second log line. */
+START_TEST(bad_name_escaped_in_message)
+{
+	struct msr_config cfg;
+	struct msr_err err = {{0}};
+	char why[512];
+
+	ck_assert_int_eq(msr_config_init(&cfg, &err), 0);
+	ck_assert_int_eq(msr_config_check(&cfg, "debug", "x\nslurmd: forged\\",
+					  why, sizeof(why)),
+			 -EINVAL);
+	ck_assert_ptr_null(strchr(why, '\n'));
+	ck_assert_msg(strstr(why, "'x\\x0aslurmd: forged\\x5c'"), "%s", why);
+	msr_config_free(&cfg);
+}
+END_TEST
+
 /* The shipped example must stay valid. */
 START_TEST(shipped_example)
 {
@@ -325,6 +342,7 @@ int main(void)
 	tcase_add_test(tc, load_with_plugstack_overrides);
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, salvage_keeps_good_lines);
+	tcase_add_test(tc, bad_name_escaped_in_message);
 	tcase_add_test(tc, shipped_example);
 	tcase_add_test(tc, profile_names);
 	suite_add_tcase(s, tc);
