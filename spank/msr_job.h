@@ -7,10 +7,11 @@
  *
  *   STATE/lock              flock(2) serialising prologs and epilogs
  *   STATE/snapshot.json     the node snapshot (libmsrsave state file)
+ *   STATE/node.json         device dir and baseline the prolog used
  *   STATE/jobs/ID.json      one record per job using the snapshot
  *   STATE/archive/NAME.json finished snapshots with their "outcome"
  *   STATE/audit.log         one JSON line per prolog/epilog event
- *   STATE/FAILED-jobID      root-only marker of a failed restore
+ *   STATE/FAILED-jobID      root-only marker of a failed epilog/prolog
  */
 #ifndef MSR_JOB_H
 #define MSR_JOB_H

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The state directory: its paths, trust checks, lock, boot id, and the
+ * one way the parts write and parse their files.  Part of the msr-safe SPANK
+ * plugin; no Slurm dependency (logging goes through msr_log.h).
+ */
+#ifndef MSR_STATEDIR_H
+#define MSR_STATEDIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "msr_job.h"
+
+#define SNAPSHOT_NAME	 "snapshot.json"
+#define NODE_RECORD_NAME "node.json"
+#define RECORD_MAX	 (64 * 1024)
+#define WHY_MAX		 1536
+
+/*
+ * How state files are written: atomically, private (root's 0700 directory,
+ * mode 0600) and durably (file and directory synced) for what a later
+ * prolog or epilog must read back after a crash or power loss: snapshot,
+ * node record, job records.  Archives and markers are for people and skip
+ * the sync.
+ */
+#define STATE_WRITE (MSR_FILE_SYNC | MSR_FILE_PRIVATE)
+
+struct json_object;
+struct dirent;
+
+void path_in(char *buf, size_t cap, const struct msr_config *cfg,
+	     const char *rel);
+
+int read_boot_id(const struct msr_config *cfg, char *buf, size_t cap,
+		 struct msr_err *err);
+
+int lock_state(const struct msr_config *cfg, int *fd_out, struct msr_err *err);
+
+void utc_stamp(char *buf, size_t cap, time_t t);
+
+const char *json_str(struct json_object *o, const char *key);
+
+int write_private_file(const char *path, const char *text, unsigned int flags,
+		       struct msr_err *err);
+
+struct json_object *parse_object(const char *text, size_t len);
+
+int64_t boot_time(void);
+
+#endif /* MSR_STATEDIR_H */
