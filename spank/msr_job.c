@@ -591,3 +591,100 @@ int msr_job_refusal(const struct msr_config *cfg, const char *job_id,
 	}
 	return 0;
 }
+
+/* ---- operator ---------------------------------------------------------- */
+
+/* Remove every FAILED-job* marker: the state they describe is resolved. */
+static void clear_markers(const struct msr_config *cfg)
+{
+	DIR *d = opendir(cfg->state_dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[MSR_CONFIG_PATH_MAX + 300];
+
+		if (strncmp(de->d_name, "FAILED-job", 10) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cfg->state_dir,
+			 de->d_name);
+		if (unlink(path) < 0)
+			LOG_ERR("cannot remove %s: %s", path, strerror(errno));
+		else
+			LOG_INFO("removed %s", path);
+	}
+	closedir(d);
+}
+
+/* A snapshot that cannot be used, moved aside unrestored (never pruned). */
+static int discard_snapshot(const struct msr_config *cfg, char *moved,
+			    size_t cap, struct msr_err *err)
+{
+	char path[MSR_CONFIG_PATH_MAX + 16], stamp[32];
+
+	path_in(path, sizeof(path), cfg, SNAPSHOT_NAME);
+	utc_stamp(stamp, sizeof(stamp), time(NULL));
+	snprintf(moved, cap, "%s/archive/%s-discarded.json.failed",
+		 cfg->state_dir, stamp);
+	if (rename(path, moved) < 0)
+		return msr_err_set(err, -errno, "cannot move %s to %s: %s",
+				   path, moved, strerror(errno));
+	return 0;
+}
+
+int msr_job_resolve(const struct msr_job_ctx *op, bool discard)
+{
+	const struct msr_config *cfg = op->cfg;
+	struct event ev = {.kind = "resolve", .outcome = "failed"};
+	struct msr_state *kept = NULL;
+	struct msr_err err = {{0}};
+	char boot_id[64], moved[MSR_CONFIG_PATH_MAX + 128];
+	int lock = -1, rc;
+
+	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
+	if (rc == 0)
+		rc = lock_state(cfg, &lock, &err);
+	if (rc < 0) {
+		LOG_ERR("%s", err.msg);
+		return rc;
+	}
+	if (discard) {
+		rc = discard_snapshot(cfg, moved, sizeof(moved), &err);
+		if (rc == -ENOENT)
+			rc = 0;
+		if (rc < 0) {
+			LOG_ERR("%s", err.msg);
+			goto out;
+		}
+		ev.outcome = "discarded";
+		snprintf(ev.message, sizeof(ev.message),
+			 "snapshot moved to %.1000s unrestored by the operator",
+			 moved);
+		LOG_INFO("%s", ev.message);
+	} else {
+		/* What the next prolog would do: restore if nobody is live. */
+		rc = recover(cfg, op, boot_id, &kept);
+		if (rc < 0) {
+			LOG_ERR("the kept snapshot could not be restored (see "
+				"above); fix the cause, or move it aside "
+				"unrestored with msr-safe-state resolve -D");
+			goto out;
+		}
+		if (kept) {
+			rc = -EBUSY;
+			LOG_ERR("job %s (or another job sharing its snapshot) "
+				"is still live on this node: nothing done",
+				kept->job.id);
+			goto out;
+		}
+		ev.outcome = "resolved";
+	}
+	clear_markers(cfg);
+	audit(cfg, op, &ev);
+	rc = 0;
+out:
+	msr_state_free(kept);
+	close(lock);
+	return rc;
+}

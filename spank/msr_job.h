@@ -47,6 +47,14 @@ int msr_job_prolog(const struct msr_job_ctx *job);
 int msr_job_epilog(const struct msr_job_ctx *job);
 
 /*
+ * The operator's way out of a drained node (msr-safe-state resolve): with
+ * no job live on the node, restore a kept snapshot as the next prolog
+ * would (or, with @discard, move it aside unrestored), then remove the
+ * FAILED-job markers and audit.  @op names the node; its job id is "0".
+ */
+int msr_job_resolve(const struct msr_job_ctx *op, bool discard);
+
+/*
  * For a job's steps: 1 and a message in @why when the prolog refused the
  * job's profile (or left no record), 0 when the job may run.
  */

@@ -46,6 +46,30 @@ static struct json_object *hex32(uint32_t v)
  * would only cost time.  @part borrows @saved's arrays; free only
  * part->msrs.
  */
+/*
+ * Only what the job could have changed counts: a difference in bits its
+ * list did not let it write (a counter, a status bit the hardware moves)
+ * is no change of the job's, and a restore could not undo it anyway.
+ */
+static void keep_writable_changes(const struct msr_state *saved,
+				  struct msr_report *diff)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < diff->count; k++) {
+		const struct msr_mismatch *m = &diff->items[k];
+		uint64_t wmask = ~0ULL;
+
+		for (size_t i = 0; i < saved->nmsrs; i++) {
+			if (saved->msrs[i].msr == m->msr)
+				wmask = saved->msrs[i].wmask;
+		}
+		if (m->err || ((m->expected ^ m->actual) & wmask))
+			diff->items[kept++] = *m;
+	}
+	diff->count = kept;
+}
+
 static int changed_subset(const struct msr_state *saved,
 			  const struct msr_state *now,
 			  const struct msr_report *diff, struct msr_state *part,
@@ -126,6 +150,7 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 	rc = msr_state_diff(st, now, &changed, &err);
 	if (rc < 0)
 		goto fail;
+	keep_writable_changes(st, &changed);
 	rc = changed_subset(st, now, &changed, &partial, &err);
 	if (rc < 0)
 		goto fail;

@@ -14,6 +14,7 @@
  * job epilog (root): restore, verify, reinstall the baseline, archive.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ static struct {
 } plugin;
 
 static int option_cb(int val, const char *optarg, int remote);
+static int submit_check(const char *profile);
 
 /*
  * Registered from slurm_spank_init, not exported as a spank_options
@@ -176,7 +178,7 @@ static int option_cb(int val, const char *optarg, int remote)
 		return -1;
 	}
 	step_in_job_notice(optarg);
-	return 0;
+	return submit_check(optarg);
 }
 
 /* The user's --msr-profile value, however it was given. */
@@ -250,6 +252,49 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 	return job_profile(sp, job);
 }
 
+/*
+ * The partition(s) the client was told on its command line (-p P,
+ * --partition=P, -pP; the first one), else from the input
+ * variable that sets it, else "".  Script directives (#SBATCH -p) rank
+ * below both, so a partition found here is the job's.
+ */
+static void submit_partition(char *buf, size_t cap)
+{
+	static const char *const vars[] = {
+	    "SLURM_PARTITION", "SBATCH_PARTITION", "SALLOC_PARTITION"};
+	char args[16384];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	buf[0] = '\0';
+	if (fd >= 0) {
+		while (len < sizeof(args) - 1 &&
+		       (n = read(fd, args + len, sizeof(args) - 1 - len)) > 0)
+			len += (size_t)n;
+		close(fd);
+	}
+	args[len] = '\0';
+	/* The first one: an option after the job's command is the command's. */
+	for (size_t i = 0; i < len && !buf[0]; i += strlen(args + i) + 1) {
+		const char *a = args + i, *next = a + strlen(a) + 1;
+
+		if ((strcmp(a, "-p") == 0 || strcmp(a, "--partition") == 0) &&
+		    next < args + len)
+			snprintf(buf, cap, "%s", next);
+		else if (strncmp(a, "--partition=", 12) == 0)
+			snprintf(buf, cap, "%s", a + 12);
+		else if (strncmp(a, "-p", 2) == 0 && a[2] && a[1] != '-')
+			snprintf(buf, cap, "%s", a + 2);
+	}
+	for (size_t k = 0; !buf[0] && k < sizeof(vars) / sizeof(*vars); k++) {
+		const char *v = getenv(vars[k]);
+
+		if (v && *v)
+			snprintf(buf, cap, "%s", v);
+	}
+}
+
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	spank_context_t ctx = spank_context();
@@ -303,6 +348,38 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 				    sizeof(plugin.why)) != 0;
 	}
 	return 0;
+}
+
+/*
+ * srun/sbatch/salloc: when the partition is on the command line (or in
+ * its input variable) and the site file names it, refuse a profile it
+ * does not permit now, before a job exists, instead of a job that fails
+ * when it runs.  A partition chosen any other way is left to the prolog,
+ * which checks every job as root anyway.  0, or -1 after the message.
+ */
+static int submit_check(const char *profile)
+{
+	char parts[1024], why[512] = "", *save = NULL;
+	int listed = 0, refused = 0;
+
+	submit_partition(parts, sizeof(parts));
+	for (char *p = strtok_r(parts, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		const struct msr_partition_rule *r =
+		    msr_config_partition(&plugin.cfg, p);
+
+		if (!r || strcmp(r->name, p) != 0)
+			continue; /* not named in the site file: prolog decides
+				   */
+		listed++;
+		if (msr_config_check(&plugin.cfg, p, profile, why,
+				     sizeof(why)) == -EPERM)
+			refused++;
+	}
+	if (!listed || refused < listed)
+		return 0;
+	LOG_ERR("%s", why);
+	return -1;
 }
 
 /* Fails just this step (the node stays up) when the profile was refused. */

@@ -154,6 +154,28 @@ START_TEST(prolog_epilog_restores)
 }
 END_TEST
 
+/* Item 11: a difference outside the job's write mask is no change. */
+START_TEST(changed_counts_writable_bits_only)
+{
+	struct node n;
+	char *log;
+
+	node_new(&n);
+	tree_set(n.dev, 0, 0x199, 0x1234);
+	as_job(&n, "26", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	tree_set(n.dev, 0, 0x199, 0x70001234); /* above mask 0xFFFF */
+	tree_set(n.dev, 1, 0x402, 0x2626);     /* the job's write */
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	log = state_file(&n, "audit.log");
+	ck_assert_msg(strstr(log, "\"event\":\"epilog\"") &&
+			  strstr(log, "\"changed\":1,"),
+		      "%s", log);
+	free(log);
+	node_free(&n);
+}
+END_TEST
+
 /* Items 1 and 2: the site file breaks during the job. */
 START_TEST(epilog_without_a_parsable_config)
 {
@@ -300,6 +322,42 @@ START_TEST(other_hosts_snapshot_refused)
 }
 END_TEST
 
+/* Item 8: the operator resolves a drained node's kept snapshot. */
+START_TEST(operator_resolves_kept_snapshot)
+{
+	struct node n;
+	char p[600];
+
+	node_new(&n);
+	tree_set(n.dev, 1, 0x402, 0x4021);
+	as_job(&n, "24", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	tree_set(n.dev, 1, 0x402, 0x2424);
+	path(p, sizeof(p), n.state, "jobs/24.json");
+	spit(p, "garbage");
+	chmod(p, 0600);
+	ck_assert_int_lt(msr_job_epilog(&n.job), 0);
+	ck_assert(state_has(&n, "FAILED-job24"));
+	as_job(&n, "0", NULL);
+	ck_assert_int_eq(msr_job_resolve(&n.job, false), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x4021);
+	ck_assert(!state_has(&n, "FAILED-job24"));
+	ck_assert(!state_has(&n, "snapshot.json"));
+	ck_assert(archive_has(&n, "-job24-recovered.json"));
+	/* A corrupt snapshot: refused, then moved aside with discard. */
+	as_job(&n, "25", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	path(p, sizeof(p), n.state, "snapshot.json");
+	ck_assert_int_eq(truncate(p, 10), 0);
+	as_job(&n, "0", NULL);
+	ck_assert_int_lt(msr_job_resolve(&n.job, false), 0);
+	ck_assert_int_eq(msr_job_resolve(&n.job, true), 0);
+	ck_assert(!state_has(&n, "snapshot.json"));
+	ck_assert(archive_has(&n, "-discarded.json.failed"));
+	node_free(&n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_job");
@@ -309,12 +367,14 @@ int main(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, prolog_epilog_restores);
+	tcase_add_test(tc, changed_counts_writable_bits_only);
 	tcase_add_test(tc, epilog_without_a_parsable_config);
 	tcase_add_test(tc, failed_epilog_reinstalls_baseline);
 	tcase_add_test(tc, recovery_names_the_owner);
 	tcase_add_test(tc, forged_slurmstepd_is_not_live);
 	tcase_add_test(tc, truncated_snapshot_from_earlier_boot);
 	tcase_add_test(tc, other_hosts_snapshot_refused);
+	tcase_add_test(tc, operator_resolves_kept_snapshot);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
