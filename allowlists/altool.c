@@ -583,22 +583,6 @@ int altool_lint_file(const char *path, enum altool_role role, FILE *out,
 
 /* ---- select ------------------------------------------------------------ */
 
-bool altool_profile_name_ok(const char *profile)
-{
-	size_t n = 0;
-
-	if (!profile)
-		return false;
-	for (; profile[n]; n++) {
-		char c = profile[n];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	return n >= 1 && n <= 63;
-}
-
 static bool is_file(const char *path)
 {
 	struct stat st;
@@ -622,7 +606,7 @@ static void list_profiles(const char *dir, char *buf, size_t cap)
 	while ((de = readdir(d))) {
 		int n;
 
-		if (de->d_name[0] == '.' || !altool_profile_name_ok(de->d_name))
+		if (!msr_profile_name_valid(de->d_name))
 			continue;
 		n = snprintf(buf + used, cap - used, "%s%s", used ? " " : "",
 			     de->d_name);
@@ -642,12 +626,9 @@ int altool_select(const char *dir, const struct msr_cpu_id *id,
 	int n;
 
 	msr_allowlist_name(id, name, sizeof(name));
-	if (profile && !altool_profile_name_ok(profile))
-		return msr_err_set(
-		    err, -EINVAL,
-		    "bad profile name '%s': use letters, digits, "
-		    "'-' and '_' (at most 63)",
-		    profile);
+	if (profile && !msr_profile_name_valid(profile))
+		return msr_err_set(err, -EINVAL, "bad profile name '%s': %s",
+				   profile, msr_profile_name_rule());
 	if (profile)
 		n = snprintf(path, cap, "%s/profiles/%s/%s", dir, profile,
 			     name);

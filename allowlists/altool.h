@@ -72,14 +72,11 @@ void altool_check_masks(const struct msr_allowlist *al, const char *name,
 
 /* ---- select ------------------------------------------------------------ */
 
-/* True for a profile name made of [A-Za-z0-9_-], 1 to 63 characters. */
-bool altool_profile_name_ok(const char *profile);
-
 /*
  * Path of the baseline (@profile NULL) or of a profile overlay for @id
  * under @dir, written to @path.  -ENOENT (with a message naming the
  * family, model and the file looked for) when there is none; -EINVAL for
- * a bad profile name; -ENAMETOOLONG.
+ * a profile name that breaks msr_profile_name_valid(); -ENAMETOOLONG.
  */
 int altool_select(const char *dir, const struct msr_cpu_id *id,
 		  const char *profile, char *path, size_t cap,

@@ -44,6 +44,8 @@ struct opts {
 	bool writable_only;
 	bool force;
 	bool quiet;
+	bool changed;
+	bool dry_run;
 };
 
 static const char usage_text[] =
@@ -69,6 +71,12 @@ static const char usage_text[] =
     "  -w, --writable-only    save only MSRs with a non-zero write mask\n"
     "  -j, --json             show: print the state as JSON\n"
     "  -f, --force            restore: even onto a different CPU model\n"
+    "      --changed          restore: write back only the values whose "
+    "writable\n"
+    "                         bits changed; values unreadable when saved "
+    "and CPUs\n"
+    "                         online since are failures\n"
+    "      --dry-run          restore --changed: list, write nothing\n"
     "  -q, --quiet            print only problems\n"
     "  -V, --version          print the version and exit\n"
     "  -h, --help             print this help and exit\n"
@@ -259,6 +267,95 @@ static int cmd_restore_verify(const struct opts *o, const char *path,
 	rc = 0;
 fail:
 	msr_report_free(&rep);
+	msr_state_free(st);
+	msr_dev_close(dev);
+	return rc;
+}
+
+/* "restore --changed": only what changed, and what cannot be undone. */
+static int cmd_restore_changed(const struct opts *o, const char *path)
+{
+	struct msr_changes ch = {0};
+	struct msr_state *st = NULL;
+	struct msr_dev *dev = NULL;
+	struct msr_err e = {0};
+	size_t shown;
+	int rc;
+
+	if (msr_state_load(path, &st, &e) < 0)
+		return fail(&e);
+	rc = check_identity(o, st, path);
+	if (rc)
+		goto fail;
+	rc = open_dev(o, &dev);
+	if (rc)
+		goto fail;
+	rc = msr_restore_changed(dev, st, o->dry_run ? MSR_RESTORE_DRY_RUN : 0,
+				 &ch, &e);
+	if (rc < 0 && rc != -EIO) {
+		rc = fail(&e);
+		goto fail;
+	}
+	shown = ch.nchanged < LIST_MAX ? ch.nchanged : LIST_MAX;
+	for (size_t i = 0; i < shown && !o->quiet; i++) {
+		const struct msr_mismatch *m = &ch.changed[i];
+
+		if (m->err)
+			printf("  0x%08" PRIX32 " on cpu %d: unreadable now: "
+			       "%s\n",
+			       m->msr, m->cpu, msr_op_strerror(m->err));
+		else
+			printf("  0x%08" PRIX32
+			       " on cpu %d: saved 0x%016" PRIX64
+			       ", found 0x%016" PRIX64 " (mask 0x%016" PRIX64
+			       ")\n",
+			       m->msr, m->cpu, m->expected, m->actual, m->mask);
+	}
+	if (ch.nchanged > shown && !o->quiet)
+		printf("  ... and %zu more\n", ch.nchanged - shown);
+	if (rc == -EIO) {
+		fprintf(stderr,
+			"msrsave: %s: %zu value%s cannot be restored:\n", path,
+			ch.nfailed, ch.nfailed == 1 ? "" : "s");
+		shown = ch.nfailed < LIST_MAX ? ch.nfailed : LIST_MAX;
+		for (size_t i = 0; i < shown; i++) {
+			const struct msr_unrestored *u = &ch.failed[i];
+
+			if (u->why == MSR_UNRESTORED_NEW_CPU)
+				fprintf(stderr, "  cpu %d: %s\n", u->cpu,
+					msr_unrestored_strwhy(u));
+			else if (u->why == MSR_UNRESTORED_MISMATCH)
+				fprintf(stderr,
+					"  0x%08" PRIX32 " on cpu %d: expected "
+					"0x%016" PRIX64 ", found 0x%016" PRIX64
+					" (mask 0x%016" PRIX64 ")\n",
+					u->msr, u->cpu, u->expected, u->actual,
+					u->mask);
+			else if (u->why == MSR_UNRESTORED_NOT_SAVED)
+				fprintf(
+				    stderr,
+				    "  0x%08" PRIX32 " on cpu %d: %s (%s)\n",
+				    u->msr, u->cpu, msr_unrestored_strwhy(u),
+				    msr_op_strerror(u->err));
+			else
+				fprintf(
+				    stderr, "  0x%08" PRIX32 " on cpu %d: %s\n",
+				    u->msr, u->cpu, msr_unrestored_strwhy(u));
+		}
+		if (ch.nfailed > shown)
+			fprintf(stderr, "  ... and %zu more\n",
+				ch.nfailed - shown);
+		rc = EXIT_MISMATCH;
+		goto fail;
+	}
+	if (!o->quiet)
+		printf("%s %zu changed value%s of %zu compared from %s%s\n",
+		       o->dry_run ? "would restore" : "restored", ch.nchanged,
+		       ch.nchanged == 1 ? "" : "s", ch.compared, path,
+		       o->dry_run ? "" : "; verified");
+	rc = 0;
+fail:
+	msr_changes_free(&ch);
 	msr_state_free(st);
 	msr_dev_close(dev);
 	return rc;
@@ -501,6 +598,8 @@ int main(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"changed", no_argument, NULL, 'C'},
+	    {"dry-run", no_argument, NULL, 'N'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -535,6 +634,12 @@ int main(int argc, char **argv)
 		case 'q':
 			o.quiet = true;
 			break;
+		case 'C':
+			o.changed = true;
+			break;
+		case 'N':
+			o.dry_run = true;
+			break;
 		case 'V':
 			printf("msrsave %s (msr-safe ABI %s)\n",
 			       PACKAGE_VERSION, MSR_SAFE_VERSION_STR);
@@ -557,10 +662,22 @@ int main(int argc, char **argv)
 	if (nargs < 1)
 		return usage_error("%s", "missing COMMAND or FILE");
 	cmd = argv[optind];
+	if (o.dry_run && !o.changed)
+		return usage_error("%s",
+				   "--dry-run goes with restore --changed");
+	if (o.changed && !upstream_restore && strcmp(cmd, "restore"))
+		return usage_error("%s", "--changed goes with restore");
 	if (upstream_restore) {
 		if (nargs != 1)
 			return usage_error("%s", "-r takes exactly one FILE");
+		if (o.changed)
+			return cmd_restore_changed(&o, cmd);
 		return cmd_restore_verify(&o, cmd, true);
+	}
+	if (o.changed) {
+		if (nargs != 2)
+			return usage_error("'%s' takes exactly one FILE", cmd);
+		return cmd_restore_changed(&o, argv[optind + 1]);
 	}
 	if (!strcmp(cmd, "save") || !strcmp(cmd, "restore") ||
 	    !strcmp(cmd, "verify") || !strcmp(cmd, "show")) {

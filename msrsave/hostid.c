@@ -78,24 +78,53 @@ void msr_allowlist_name(const struct msr_cpu_id *id, char *buf, size_t cap)
 	snprintf(buf, cap, "al_%02X_%X", id->family, id->model);
 }
 
-int msr_boot_id(char *buf, size_t cap, struct msr_err *err)
+/* 8-4-4-4-12 hex digits, as the kernel and uuidgen print a UUID. */
+static bool uuid_shaped(const char *s, size_t len)
 {
-	const char *path = "/proc/sys/kernel/random/boot_id";
+	if (len != 36)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int msr_boot_id_read(const char *path, char *buf, size_t cap,
+		     struct msr_err *err)
+{
+	const char *file = path ? path : MSRSAVE_BOOT_ID_FILE;
 	char *text;
 	size_t len;
 	int rc;
 
-	rc = msr_read_file(path, 4096, &text, &len, err);
+	if (cap)
+		buf[0] = 0;
+	rc = msr_read_file(file, 4096, &text, &len, err);
 	if (rc < 0)
 		return rc;
-	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+	if (len && text[len - 1] == '\n')
 		text[--len] = 0;
-	if (!len || len >= cap) {
+	if (!uuid_shaped(text, len) || len >= cap) {
 		free(text);
-		return msr_err_set(err, -ERANGE, "%s: unexpected content",
-				   path);
+		return msr_err_set(err, -EBADMSG,
+				   "%s: not a boot id (expected a UUID such "
+				   "as 86e5e743-7c0e-4af1-82a9-358881848d21)",
+				   file);
 	}
 	memcpy(buf, text, len + 1);
 	free(text);
 	return 0;
+}
+
+int msr_boot_id(char *buf, size_t cap, struct msr_err *err)
+{
+	return msr_boot_id_read(NULL, buf, cap, err);
 }

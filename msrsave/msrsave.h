@@ -135,8 +135,102 @@ int msr_cpu_identify(const char *path, struct msr_cpu_id *id,
 		     struct msr_err *err);
 /* "al_<FF>_<M>", e.g. al_06_8F, al_19_1. */
 void msr_allowlist_name(const struct msr_cpu_id *id, char *buf, size_t cap);
-/* /proc/sys/kernel/random/boot_id without the newline. */
+#define MSRSAVE_BOOT_ID_FILE "/proc/sys/kernel/random/boot_id"
+/*
+ * The boot id from @path (NULL: MSRSAVE_BOOT_ID_FILE; tests fake a reboot
+ * with another file), without the newline.  It must be UUID-shaped
+ * (36 characters: hex digits and dashes), so it is safe in a path, JSON
+ * or a log line; anything else is -EBADMSG naming the file.  @cap >= 37.
+ */
+int msr_boot_id_read(const char *path, char *buf, size_t cap,
+		     struct msr_err *err);
+/* msr_boot_id_read(NULL, ...). */
 int msr_boot_id(char *buf, size_t cap, struct msr_err *err);
+
+/* ---- names that become parts of paths ---------------------------------- */
+
+#define MSR_PROFILE_NAME_MAX 63
+/*
+ * The one profile-name rule (plugin, site config, msr-allowlist):
+ * 1..MSR_PROFILE_NAME_MAX ASCII letters, digits, '_' or '-', the first a
+ * letter or digit.  No '.', no '/'.
+ */
+bool msr_profile_name_valid(const char *name);
+/* The rule in words, for error messages. */
+const char *msr_profile_name_rule(void);
+/*
+ * A Slurm job id fit to be part of a path: decimal, 1..4294967295, no
+ * leading zero.  Check one read back from a file before using it.
+ */
+bool msr_job_id_valid(const char *id);
+
+/* ---- files: the one reader and the one writer -------------------------- */
+
+/* Flags of msr_file_write(), msr_file_read(), msr_state_save/_read(). */
+/*
+ * Durable: fsync the file, rename it into place, fsync the directory.  Without
+ * it the replacement is still atomic (old or new file, never a mix) but may
+ * be lost, or be an empty file, after a power loss.
+ */
+#define MSR_FILE_SYNC 0x1u
+/*
+ * Trusted: checked on the opened descriptors, not the path.  Writing, the
+ * directory must belong to the caller's euid and be writable by nobody
+ * else; reading, the file must be a regular file (no symlink, no FIFO)
+ * of the caller's euid with no group or other permission bits.  -EPERM
+ * (or -ELOOP for a symlink) with the uid and mode found in *err.
+ */
+#define MSR_FILE_PRIVATE 0x2u
+
+/*
+ * Replace @path with @len bytes, mode @mode, atomically: a temp file
+ * ".NAME.tmp.XXXXXX" in the same directory, renamed over @path.  A
+ * symbolic link or non-regular file at @path is refused (-ELOOP, -EINVAL)
+ * and left alone.  On failure @path is untouched and the temp file gone;
+ * a writer that is killed leaves at most its temp file, which no reader
+ * opens (msr_file_prune_temps() removes it).
+ */
+int msr_file_write(const char *path, const void *buf, size_t len,
+		   unsigned int mode, unsigned int flags, struct msr_err *err);
+/* msr_file_write() with MSR_FILE_SYNC. */
+int msr_write_file_atomic(const char *path, const void *buf, size_t len,
+			  unsigned int mode, struct msr_err *err);
+/*
+ * Read a whole file (NUL-terminated, at most @max bytes, else -EFBIG);
+ * -ENOENT when absent.
+ */
+int msr_file_read(const char *path, size_t max, unsigned int flags, char **buf,
+		  size_t *len, struct msr_err *err);
+/* msr_file_read() with no flags. */
+int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
+		  struct msr_err *err);
+/* Whether a directory entry's @name is one of msr_file_write()'s temps. */
+bool msr_file_is_temp(const char *name);
+/*
+ * Remove msr_file_write()'s leftover temp files in @dir whose mtime is at
+ * least @min_age seconds old (0: all; a writer that is running right now
+ * has a fresh one).  Returns the first error; counts removals in @removed.
+ */
+int msr_file_prune_temps(const char *dir, int64_t min_age, size_t *removed,
+			 struct msr_err *err);
+
+/* ---- strict JSON files ------------------------------------------------- */
+
+/*
+ * Parse exactly one JSON value from @text: refused with -EBADMSG and a
+ * message naming @name (and the byte) when truncated, invalid, followed by
+ * anything but whitespace, holding a NUL byte, or repeating a key within
+ * one object (json-c would silently keep the last).  -EFBIG past 2 GiB.
+ */
+int msr_json_parse(const char *text, size_t len, const char *name,
+		   struct json_object **out, struct msr_err *err);
+/* msr_file_read() (@flags: MSR_FILE_PRIVATE) + msr_json_parse(); an empty
+ * file is -EBADMSG, an absent one -ENOENT. */
+int msr_json_read(const char *path, size_t max, unsigned int flags,
+		  struct json_object **out, struct msr_err *err);
+/* @o as pretty JSON plus a newline, through msr_file_write(). */
+int msr_json_write(const char *path, struct json_object *o, unsigned int mode,
+		   unsigned int flags, struct msr_err *err);
 
 /* ---- state ------------------------------------------------------------- */
 
@@ -211,6 +305,60 @@ int msr_restore(struct msr_dev *dev, const struct msr_state *st,
 /* Compare the live values with @st under each entry's mask; as above. */
 int msr_verify(struct msr_dev *dev, const struct msr_state *st,
 	       struct msr_report *rep, struct msr_err *err);
+/* Why "restore what changed" could not put one value back. */
+enum msr_unrestored_why {
+	MSR_UNRESTORED_MISMATCH = 1, /* read back differs under the mask */
+	MSR_UNRESTORED_OP_FAILED,    /* write or read-back failed: err */
+	MSR_UNRESTORED_NOT_SAVED,    /* writable, but unreadable at the
+				      * snapshot (err: why then): a change
+				      * to it cannot be undone */
+	MSR_UNRESTORED_NEW_CPU,	     /* online now, absent from the
+				      * snapshot: nothing saved for any MSR
+				      * of it (msr, mask are 0) */
+};
+
+struct msr_unrestored {
+	int cpu;
+	uint32_t msr;
+	uint64_t mask;
+	uint64_t expected; /* saved & mask */
+	uint64_t actual;   /* found & mask, when it could be read */
+	int err;	   /* 0 or a negative errno */
+	enum msr_unrestored_why why;
+};
+
+struct msr_changes {
+	/* Values the job left changed: expected = saved & mask, actual =
+	 * found & mask; err is the read's errno when unreadable now. */
+	struct msr_mismatch *changed;
+	size_t nchanged;
+	struct msr_unrestored *failed; /* not as saved afterwards, and why */
+	size_t nfailed;
+	size_t compared; /* values read and compared */
+	size_t written;	 /* values written back */
+};
+
+/* msr_restore_changed(): list what changed and what would fail only. */
+#define MSR_RESTORE_DRY_RUN 0x1u
+
+/*
+ * Restore what changed: read every value of @st whose mask is non-zero,
+ * compare only the bits the job could write ((saved ^ now) & mask),
+ * write back just the ones that differ or cannot be read now, and read
+ * those back.  Reported as failures besides values that did not go back:
+ * MSRs writable but unreadable at the snapshot, and CPUs that came online
+ * since (both may hold changes nobody can undo); a CPU gone offline fails
+ * value by value (-ENXIO) while the others are restored.  Returns 0 when
+ * nothing failed, -EIO with @out listing the failures, another -errno
+ * (and *err) when nothing could be done.  msr_changes_free() @out.
+ */
+int msr_restore_changed(struct msr_dev *dev, const struct msr_state *st,
+			unsigned int flags, struct msr_changes *out,
+			struct msr_err *err);
+void msr_changes_free(struct msr_changes *c);
+/* The reason of @u in words, e.g. "CPU came online after the snapshot". */
+const char *msr_unrestored_strwhy(const struct msr_unrestored *u);
+
 /* Which (cpu, msr) values differ between two states (full 64 bits). */
 int msr_state_diff(const struct msr_state *a, const struct msr_state *b,
 		   struct msr_report *rep, struct msr_err *err);
@@ -246,55 +394,7 @@ int msr_state_to_json(const struct msr_state *st, struct json_object **out,
 		      struct msr_err *err);
 void msr_state_free(struct msr_state *st);
 
-/* ---- files: the one reader and the one writer -------------------------- */
-
-/* Flags of msr_file_write(), msr_file_read(), msr_state_save/_read(). */
-/*
- * Durable: fsync the file, rename it into place, fsync the directory.  Without
- * it the replacement is still atomic (old or new file, never a mix) but may
- * be lost, or be an empty file, after a power loss.
- */
-#define MSR_FILE_SYNC 0x1u
-/*
- * Trusted: checked on the opened descriptors, not the path.  Writing, the
- * directory must belong to the caller's euid and be writable by nobody
- * else; reading, the file must be a regular file (no symlink, no FIFO)
- * of the caller's euid with no group or other permission bits.  -EPERM
- * (or -ELOOP for a symlink) with the uid and mode found in *err.
- */
-#define MSR_FILE_PRIVATE 0x2u
-
-/*
- * Replace @path with @len bytes, mode @mode, atomically: a temp file
- * ".NAME.tmp.XXXXXX" in the same directory, renamed over @path.  A
- * symbolic link or non-regular file at @path is refused (-ELOOP, -EINVAL)
- * and left alone.  On failure @path is untouched and the temp file gone;
- * a writer that is killed leaves at most its temp file, which no reader
- * opens (msr_file_prune_temps() removes it).
- */
-int msr_file_write(const char *path, const void *buf, size_t len,
-		   unsigned int mode, unsigned int flags, struct msr_err *err);
-/* msr_file_write() with MSR_FILE_SYNC. */
-int msr_write_file_atomic(const char *path, const void *buf, size_t len,
-			  unsigned int mode, struct msr_err *err);
-/*
- * Read a whole file (NUL-terminated, at most @max bytes, else -EFBIG);
- * -ENOENT when absent.
- */
-int msr_file_read(const char *path, size_t max, unsigned int flags, char **buf,
-		  size_t *len, struct msr_err *err);
-/* msr_file_read() with no flags. */
-int msr_read_file(const char *path, size_t max, char **buf, size_t *len,
-		  struct msr_err *err);
-/* Whether a directory entry's @name is one of msr_file_write()'s temps. */
-bool msr_file_is_temp(const char *name);
-/*
- * Remove msr_file_write()'s leftover temp files in @dir whose mtime is at
- * least @min_age seconds old (0: all; a writer that is running right now
- * has a fresh one).  Returns the first error; counts removals in @removed.
- */
-int msr_file_prune_temps(const char *dir, int64_t min_age, size_t *removed,
-			 struct msr_err *err);
+/* ---- numbers and CPU lists -------------------------------------------- */
 
 /* "0-3,8" -> sorted unique CPU numbers; "all" -> every CPU of @dev. */
 int msr_parse_cpulist(const char *text, const struct msr_dev *dev, int **cpus,

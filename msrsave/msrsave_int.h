@@ -13,6 +13,9 @@
 int msr_allowlist_parse_live(const char *text, size_t len, const char *name,
 			     struct msr_allowlist *al, struct msr_err *err);
 
+/* Up to 40 bytes of @s for a message, non-printables as '?'. */
+void msr_excerpt(const char *s, size_t len, char out[41]);
+
 /* Largest allowlist read back from a device or a state file. */
 #define MSR_LIVE_TEXT_MAX (64u << 20)
 

@@ -439,3 +439,251 @@ int msr_state_diff(const struct msr_state *a, const struct msr_state *b,
 		return msr_err_set(err, rc, "out of memory");
 	return 0;
 }
+
+/* ---- restore what changed ------------------------------------------------ */
+
+void msr_changes_free(struct msr_changes *c)
+{
+	if (!c)
+		return;
+	free(c->changed);
+	free(c->failed);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *msr_unrestored_strwhy(const struct msr_unrestored *u)
+{
+	switch (u->why) {
+	case MSR_UNRESTORED_MISMATCH:
+		return "read back differs from the saved value under the mask";
+	case MSR_UNRESTORED_OP_FAILED:
+		return msr_op_strerror(u->err);
+	case MSR_UNRESTORED_NOT_SAVED:
+		return "writable, but unreadable when the snapshot was taken: "
+		       "a change to it cannot be undone";
+	case MSR_UNRESTORED_NEW_CPU:
+		return "CPU came online after the snapshot: none of its MSRs "
+		       "were saved";
+	}
+	return "unknown";
+}
+
+/* Make room for one more element of @size in *@arr (@count used). */
+static int grow(void **arr, size_t *cap, size_t count, size_t size)
+{
+	void *bigger;
+	size_t ncap;
+
+	if (count < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	bigger = realloc(*arr, ncap * size);
+	if (!bigger)
+		return -ENOMEM;
+	*arr = bigger;
+	*cap = ncap;
+	return 0;
+}
+
+static int add_failed(struct msr_changes *c, size_t *cap,
+		      struct msr_unrestored u)
+{
+	void *arr = c->failed;
+	int rc = grow(&arr, cap, c->nfailed, sizeof(*c->failed));
+
+	c->failed = arr;
+	if (rc < 0)
+		return rc;
+	c->failed[c->nfailed++] = u;
+	return 0;
+}
+
+static int add_changed(struct msr_changes *c, size_t *cap,
+		       struct msr_mismatch m)
+{
+	void *arr = c->changed;
+	int rc = grow(&arr, cap, c->nchanged, sizeof(*c->changed));
+
+	c->changed = arr;
+	if (rc < 0)
+		return rc;
+	c->changed[c->nchanged++] = m;
+	return 0;
+}
+
+/* Run @ops; per-op errors stay in the ops, only a call error fails. */
+static int exec_each(struct msr_dev *dev, struct msr_op *ops, size_t n,
+		     struct msr_err *err)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	rc = msr_dev_exec(dev, ops, n, err);
+	if (rc == 0)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		if (ops[k].err)
+			return 0;
+	return rc;
+}
+
+/* Unsaved writable values, and CPUs online now but not in @st. */
+static int list_unsaved(struct msr_dev *dev, const struct msr_state *st,
+			struct msr_changes *out, size_t *fcap)
+{
+	const int *cpus = msr_dev_cpus(dev);
+	bool any_writable = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < st->nmsrs && rc == 0; i++) {
+		const struct msr_state_msr *m = &st->msrs[i];
+
+		if (!m->wmask)
+			continue;
+		any_writable = true;
+		for (size_t c = 0; c < st->ncpus && rc == 0; c++)
+			if (m->errs && m->errs[c])
+				rc = add_failed(
+				    out, fcap,
+				    (struct msr_unrestored){
+					.cpu = st->cpus[c],
+					.msr = m->msr,
+					.mask = m->wmask,
+					.err = m->errs[c],
+					.why = MSR_UNRESTORED_NOT_SAVED});
+	}
+	/* A job that could write nothing changed nothing on any CPU. */
+	for (size_t k = 0; any_writable && k < msr_dev_ncpus(dev) && rc == 0;
+	     k++)
+		if (cpu_index(st, cpus[k]) < 0)
+			rc = add_failed(
+			    out, fcap,
+			    (struct msr_unrestored){
+				.cpu = cpus[k], .why = MSR_UNRESTORED_NEW_CPU});
+	return rc;
+}
+
+int msr_restore_changed(struct msr_dev *dev, const struct msr_state *st,
+			unsigned int flags, struct msr_changes *out,
+			struct msr_err *err)
+{
+	const bool stock = msr_dev_backend(dev) == MSR_BACKEND_STOCK;
+	struct msr_op *ops = NULL, *wops = NULL, *rops = NULL;
+	size_t nops = 0, nw = 0, total = 0, ccap = 0, fcap = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < st->nmsrs; i++)
+		if (st->msrs[i].wmask)
+			total += st->ncpus;
+	ops = calloc(total ? total : 1, sizeof(*ops));
+	wops = calloc(total ? total : 1, sizeof(*wops));
+	rops = calloc(total ? total : 1, sizeof(*rops));
+	if (!ops || !wops || !rops) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = list_unsaved(dev, st, out, &fcap);
+	if (rc < 0)
+		goto fail;
+	for (size_t i = 0; i < st->nmsrs; i++) {
+		const struct msr_state_msr *m = &st->msrs[i];
+
+		for (size_t c = 0; m->wmask && c < st->ncpus; c++)
+			if (!(m->errs && m->errs[c]))
+				ops[nops++] = (struct msr_op){
+				    .cpu = st->cpus[c], .msr = m->msr};
+	}
+	rc = exec_each(dev, ops, nops, err);
+	if (rc < 0)
+		goto fail_msg;
+	out->compared = nops;
+
+	/* Only the bits the job could write count as a change. */
+	for (size_t k = 0; k < nops; k++) {
+		const struct msr_state_msr *m = find_msr(st, ops[k].msr);
+		const uint64_t saved = m->values[cpu_index(st, ops[k].cpu)];
+		const uint64_t mask = m->wmask;
+
+		if (!ops[k].err && !((saved ^ ops[k].value) & mask))
+			continue;
+		rc = add_changed(
+		    out, &ccap,
+		    (struct msr_mismatch){
+			.cpu = ops[k].cpu,
+			.msr = ops[k].msr,
+			.mask = mask,
+			.expected = saved & mask,
+			.actual = ops[k].err ? 0 : ops[k].value & mask,
+			.err = ops[k].err});
+		if (rc < 0)
+			goto fail;
+		if (flags & MSR_RESTORE_DRY_RUN)
+			continue;
+		/* The stock driver masks nothing: never write it blind. */
+		if (stock && ops[k].err) {
+			rc = add_failed(out, &fcap,
+					(struct msr_unrestored){
+					    .cpu = ops[k].cpu,
+					    .msr = ops[k].msr,
+					    .mask = mask,
+					    .expected = saved & mask,
+					    .err = ops[k].err,
+					    .why = MSR_UNRESTORED_OP_FAILED});
+			if (rc < 0)
+				goto fail;
+			continue;
+		}
+		wops[nw] = (struct msr_op){
+		    .cpu = ops[k].cpu,
+		    .msr = ops[k].msr,
+		    .write = true,
+		    .value = stock ? (saved & mask) | (ops[k].value & ~mask)
+				   : saved};
+		rops[nw++] =
+		    (struct msr_op){.cpu = ops[k].cpu, .msr = ops[k].msr};
+	}
+	rc = exec_each(dev, wops, nw, err);
+	if (rc == 0)
+		rc = exec_each(dev, rops, nw, err);
+	if (rc < 0)
+		goto fail_msg;
+	/* What counts is the value left behind, read back. */
+	for (size_t j = 0; j < nw && rc == 0; j++) {
+		const struct msr_state_msr *m = find_msr(st, rops[j].msr);
+		const uint64_t saved = m->values[cpu_index(st, rops[j].cpu)];
+		struct msr_unrestored u = {.cpu = rops[j].cpu,
+					   .msr = rops[j].msr,
+					   .mask = m->wmask,
+					   .expected = saved & m->wmask};
+
+		if (!wops[j].err)
+			out->written++;
+		if (rops[j].err) {
+			u.err = wops[j].err ? wops[j].err : rops[j].err;
+			u.why = MSR_UNRESTORED_OP_FAILED;
+		} else if ((rops[j].value ^ saved) & m->wmask) {
+			u.actual = rops[j].value & m->wmask;
+			u.err = wops[j].err;
+			u.why = wops[j].err ? MSR_UNRESTORED_OP_FAILED
+					    : MSR_UNRESTORED_MISMATCH;
+		} else {
+			continue;
+		}
+		rc = add_failed(out, &fcap, u);
+	}
+	if (rc < 0)
+		goto fail;
+	rc = out->nfailed ? -EIO : 0;
+	goto out;
+fail:
+	msr_err_set(err, rc, "out of memory");
+fail_msg:
+	msr_changes_free(out);
+out:
+	free(ops);
+	free(wops);
+	free(rops);
+	return rc;
+}

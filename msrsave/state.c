@@ -215,28 +215,13 @@ int msr_state_save(const char *path, const struct msr_state *st,
 		   unsigned int flags, struct msr_err *err)
 {
 	struct json_object *root;
-	const char *text;
-	char *copy;
-	size_t len;
 	int rc;
 
 	rc = msr_state_to_json(st, &root, err);
 	if (rc < 0)
 		return rc;
-	text = json_object_to_json_string_ext(
-	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		      JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = text ? strlen(text) : 0;
-	copy = text ? malloc(len + 2) : NULL;
-	if (!copy) {
-		json_object_put(root);
-		return msr_err_set(err, -ENOMEM, "%s: out of memory", path);
-	}
-	memcpy(copy, text, len);
-	copy[len++] = '\n';
+	rc = msr_json_write(path, root, 0600, flags, err);
 	json_object_put(root);
-	rc = msr_file_write(path, copy, len, 0600, flags, err);
-	free(copy);
 	return rc;
 }
 
@@ -316,15 +301,6 @@ static int get(struct ctx *c, struct json_object *obj, const char *at,
 }
 
 /* Up to 40 bytes of @s, non-printable ones as '?', for messages. */
-static void excerpt(const char *s, size_t len, char out[41])
-{
-	size_t n = len < 40 ? len : 40;
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	out[n] = 0;
-}
-
 /* Refuse keys a reader would otherwise silently drop (e.g. typos). */
 static int only_keys(struct ctx *c, struct json_object *obj, const char *at,
 		     const char *const *keys)
@@ -340,7 +316,7 @@ static int only_keys(struct ctx *c, struct json_object *obj, const char *at,
 		if (!known) {
 			char shown[41];
 
-			excerpt(key, strlen(key), shown);
+			msr_excerpt(key, strlen(key), shown);
 			return bad(c, *at ? at : "(top level)",
 				   "unknown field '%s'", shown);
 		}
@@ -427,7 +403,7 @@ static int parse_hex(struct ctx *c, const char *field, struct json_object *v,
 			fits = false;
 		x = x << 4 | d;
 	}
-	excerpt(s, len, shown);
+	msr_excerpt(s, len, shown);
 	if (!ok)
 		return bad(c, field, "bad hex '%s'", shown);
 	if (!fits || (digits < 16 && x >> (4 * digits)))
@@ -560,7 +536,7 @@ static int load_root(struct ctx *c, struct json_object *root,
 	if (strcmp(fmt, MSRSAVE_STATE_FORMAT)) {
 		char shown[41];
 
-		excerpt(fmt, strlen(fmt), shown);
+		msr_excerpt(fmt, strlen(fmt), shown);
 		return bad(c, "format", "'%s' is not '%s'", shown,
 			   MSRSAVE_STATE_FORMAT);
 	}
@@ -710,155 +686,18 @@ fail:
 	return rc;
 }
 
-/*
- * json-c keeps the last of two equal keys in an object without a word, so
- * a hand-edited file with two "values" would load one silently.  Scan the
- * (already valid) text for a key repeated within one object.  Keys are
- * compared as written; one spelled with escapes is not caught.
- */
-struct key_span {
-	size_t at, len;
-};
-
-static int check_duplicate_keys(const char *text, size_t len,
-				const struct ctx *c)
-{
-	struct key_span *keys = NULL;
-	size_t *obj_first = NULL; /* per open container: first key, or -1 */
-	size_t nkeys = 0, kcap = 0, depth = 0, dcap = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < len && rc == 0; i++) {
-		char ch = text[i];
-
-		if (ch == '{' || ch == '[') {
-			if (depth == dcap) {
-				size_t ncap = dcap ? 2 * dcap : 16;
-				size_t *bigger =
-				    realloc(obj_first, ncap * sizeof(*bigger));
-
-				if (!bigger) {
-					rc = -ENOMEM;
-					break;
-				}
-				obj_first = bigger;
-				dcap = ncap;
-			}
-			obj_first[depth++] = ch == '{' ? nkeys : SIZE_MAX;
-		} else if (ch == '}' || ch == ']') {
-			if (depth && obj_first[depth - 1] != SIZE_MAX)
-				nkeys = obj_first[depth - 1];
-			if (depth)
-				depth--;
-		} else if (ch == '"') {
-			size_t start = ++i, j;
-
-			while (i < len && text[i] != '"')
-				i += text[i] == '\\' ? 2 : 1;
-			j = i + 1;
-			while (j < len && (text[j] == ' ' || text[j] == '\t' ||
-					   text[j] == '\n' || text[j] == '\r'))
-				j++;
-			/* A string followed by ':' inside an object is a key.
-			 */
-			if (j >= len || text[j] != ':' || !depth ||
-			    obj_first[depth - 1] == SIZE_MAX)
-				continue;
-			for (size_t k = obj_first[depth - 1]; k < nkeys; k++) {
-				if (keys[k].len == i - start &&
-				    !memcmp(text + keys[k].at, text + start,
-					    i - start)) {
-					char shown[41];
-
-					excerpt(text + start, i - start, shown);
-					rc = msr_err_set(c->err, -EINVAL,
-							 "%s: duplicate key "
-							 "'%s' at byte %zu",
-							 c->name, shown,
-							 start - 1);
-					break;
-				}
-			}
-			if (nkeys == kcap) {
-				size_t ncap = kcap ? 2 * kcap : 64;
-				struct key_span *bigger =
-				    realloc(keys, ncap * sizeof(*bigger));
-
-				if (!bigger) {
-					rc = -ENOMEM;
-					break;
-				}
-				keys = bigger;
-				kcap = ncap;
-			}
-			keys[nkeys].at = start;
-			keys[nkeys++].len = i - start;
-		}
-	}
-	if (rc == -ENOMEM)
-		msr_err_set(c->err, rc, "%s: out of memory", c->name);
-	free(keys);
-	free(obj_first);
-	return rc;
-}
-
 static int parse_text(const char *text, size_t len, const char *name,
 		      struct msr_state **out, struct msr_err *err)
 {
 	struct ctx c = {.name = name ? name : "<state>", .err = err};
-	struct json_tokener *tok;
 	struct json_object *root;
 	struct msr_state *st;
-	size_t end;
 	int rc;
 
 	*out = NULL;
-	if (len > INT32_MAX)
-		return msr_err_set(err, -EFBIG, "%s: too large", c.name);
-	for (size_t i = 0; i < len; i++)
-		if (text[i] == 0)
-			return msr_err_set(err, -EINVAL,
-					   "%s: NUL byte at offset %zu: not a "
-					   "JSON text",
-					   c.name, i);
-	tok = json_tokener_new_ex(64);
-	if (!tok)
-		return msr_err_set(err, -ENOMEM, "%s: out of memory", c.name);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	if (!root) {
-		enum json_tokener_error je = json_tokener_get_error(tok);
-
-		if (je == json_tokener_continue || je == json_tokener_success)
-			rc = msr_err_set(err, -EINVAL,
-					 "%s: truncated: the JSON text ends "
-					 "early (%zu bytes)",
-					 c.name, len);
-		else
-			rc = msr_err_set(
-			    err, -EINVAL, "%s: not valid JSON at byte %zu: %s",
-			    c.name, json_tokener_get_parse_end(tok),
-			    json_tokener_error_desc(je));
-		json_tokener_free(tok);
+	rc = msr_json_parse(text, len, c.name, &root, err);
+	if (rc < 0)
 		return rc;
-	}
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	for (size_t i = end; i < len; i++) {
-		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' &&
-		    text[i] != '\r') {
-			json_object_put(root);
-			return msr_err_set(err, -EINVAL,
-					   "%s: trailing data after the JSON "
-					   "text at byte %zu",
-					   c.name, i);
-		}
-	}
-	rc = check_duplicate_keys(text, len, &c);
-	if (rc < 0) {
-		json_object_put(root);
-		return rc;
-	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		json_object_put(root);

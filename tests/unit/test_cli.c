@@ -301,6 +301,44 @@ START_TEST(diff_states)
 }
 END_TEST
 
+/* restore --changed: lists and restores only masked changes. */
+START_TEST(restore_changed)
+{
+	ck_assert_int_eq(RUN(MSRSAVE, "save", state), 0);
+	ck_assert_int_eq(RUN(MSRSAVE, "restore", "--changed", state), 0);
+	HAS(out, "restored 0 changed values of 6 compared from");
+	/* Bits outside 0x1a0's mask are no change; 0x402 on cpu 2 is. */
+	tree_set(dir, 0, 0x1a0, 0x1a0 ^ 0x00F0);
+	tree_set(dir, 2, 0x402, 0xdead);
+	ck_assert_int_eq(
+	    RUN(MSRSAVE, "restore", "--changed", "--dry-run", state), 0);
+	HAS(out, "0x00000402 on cpu 2: saved 0x0000000000000403, found "
+		 "0x000000000000DEAD");
+	HAS(out, "would restore 1 changed value of 6");
+	ck_assert_uint_eq(tree_get(dir, 2, 0x402), 0xdead);
+	ck_assert_int_eq(RUN(MSRSAVE, "-r", "--changed", state), 0);
+	HAS(out, "restored 1 changed value of 6");
+	ck_assert_uint_eq(tree_get(dir, 2, 0x402), 0x403);
+	ck_assert_uint_eq(tree_get(dir, 0, 0x1a0), 0x1a0 ^ 0x00F0);
+	/* A CPU that came online since the save is a failure (exit 1). */
+	{
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/7", dir);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+		snprintf(path, sizeof(path), "%s/7/msr_safe", dir);
+		spit(path, "");
+	}
+	ck_assert_int_eq(RUN(MSRSAVE, "restore", "--changed", state), 1);
+	HAS(err, "1 value cannot be restored");
+	HAS(err, "cpu 7: CPU came online after the snapshot");
+	ck_assert_int_eq(RUN(MSRSAVE, "verify", "--changed", state), 2);
+	HAS(err, "--changed goes with restore");
+	ck_assert_int_eq(RUN(MSRSAVE, "restore", "--dry-run", state), 2);
+	HAS(err, "--dry-run goes with restore --changed");
+}
+END_TEST
+
 START_TEST(msrctl_read_write)
 {
 	ck_assert_int_eq(RUN(MSRCTL, "info"), 0);
@@ -345,6 +383,7 @@ static Suite *suite(void)
 	tcase_add_test(t, show_renders_outcome);
 	tcase_add_test(t, diff_states);
 	tcase_add_test(t, msrctl_read_write);
+	tcase_add_test(t, restore_changed);
 	suite_add_tcase(s, t);
 	return s;
 }

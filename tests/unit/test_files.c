@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "msrsave.h"
 #include "msrtree.h"
 
@@ -364,6 +366,58 @@ START_TEST(truncated_state_is_refused_by_name)
 }
 END_TEST
 
+/* The plugin's job records use the same strict JSON reader and writer. */
+START_TEST(json_records_strict)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"", "empty file"},
+	    {"{\"job_id\": \"42\"", "truncated"},
+	    {"{\"job_id\": \"42\"}\n{}", "at byte 17"},
+	    {"{\"job_id\": \"42\", \"job_id\": \"43\"}",
+	     "duplicate key 'job_id'"},
+	    {"{\"job_id\": 42,}", "not valid JSON"},
+	};
+	char *dir = new_dir(), path[4200], *text;
+	struct json_object *o, *back = NULL, *v;
+	struct msr_err e = {0};
+
+	in_dir(path, sizeof(path), dir, "jobs-42.json");
+	o = json_object_new_object();
+	json_object_object_add(o, "job_id", json_object_new_string("42"));
+	json_object_object_add(o, "path", json_object_new_string("/a/b"));
+	ck_assert_int_eq(
+	    msr_json_write(path, o, 0600, MSR_FILE_SYNC | MSR_FILE_PRIVATE, &e),
+	    0);
+	json_object_put(o);
+	text = slurp(path);
+	ck_assert_msg(strstr(text, "\"/a/b\"") &&
+			  text[strlen(text) - 1] == '\n',
+		      "%s", text);
+	free(text);
+	ck_assert_int_eq(msr_json_read(path, 4096, MSR_FILE_PRIVATE, &back, &e),
+			 0);
+	ck_assert(json_object_object_get_ex(back, "job_id", &v));
+	ck_assert_str_eq(json_object_get_string(v), "42");
+	json_object_put(back);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		spit(path, bad[i].text);
+		back = (struct json_object *)1;
+		ck_assert_int_eq(msr_json_read(path, 4096, 0, &back, &e),
+				 -EBADMSG);
+		ck_assert_ptr_null(back);
+		ck_assert_msg(!strncmp(e.msg, path, strlen(path)) &&
+				  strstr(e.msg, bad[i].want),
+			      "'%s': %s", bad[i].text, e.msg);
+	}
+	spit(path, "{}");
+	ck_assert_int_eq(msr_json_read(path, 1, 0, &back, &e), -EFBIG);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("files");
@@ -377,6 +431,7 @@ static Suite *suite(void)
 	tcase_add_test(t, private_write_checks_directory);
 	tcase_add_test(t, private_read_checks_file);
 	tcase_add_test(t, truncated_state_is_refused_by_name);
+	tcase_add_test(t, json_records_strict);
 	suite_add_tcase(s, t);
 	return s;
 }

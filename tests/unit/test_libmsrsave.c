@@ -966,6 +966,160 @@ START_TEST(state_diff)
 }
 END_TEST
 
+/* ---- restore what changed ----------------------------------------------- */
+
+/* Only bits under the mask are a change; only changed values are written. */
+START_TEST(restore_changed_compares_under_mask)
+{
+	char *dir = tree_new(sparse, NSPARSE, list3);
+	struct msr_dev *dev = open_ok(dir);
+	struct msr_changes ch = {0};
+	struct msr_err e = {0};
+	struct msr_state *st;
+	const uint64_t saved = 0x0123456789ABCDEFULL;
+	char fp_before[65], fp_after[65];
+	const uint32_t msrs[] = {0x10, 0x1a0, 0x402};
+
+	for (size_t i = 0; i < NSPARSE; i++) {
+		tree_set(dir, sparse[i], 0x1a0, saved);
+		tree_set(dir, sparse[i], 0x402, 0x4020 + i);
+	}
+	st = snap(dev, 0);
+	/* Outside the mask on cpu 2, and a read-only MSR: no change. */
+	tree_set(dir, 2, 0x1a0, saved ^ ~MIXED);
+	tree_set(dir, 2, 0x10, 0x77);
+	tree_fingerprint(dir, sparse, NSPARSE, msrs, 3, fp_before);
+	ck_assert_msg(msr_restore_changed(dev, st, 0, &ch, &e) == 0, "%s",
+		      e.msg);
+	ck_assert_uint_eq(ch.nchanged, 0);
+	ck_assert_uint_eq(ch.nfailed, 0);
+	ck_assert_uint_eq(ch.written, 0);
+	ck_assert_uint_eq(ch.compared, 2 * NSPARSE);
+	tree_fingerprint(dir, sparse, NSPARSE, msrs, 3, fp_after);
+	ck_assert_str_eq(fp_before, fp_after); /* nothing was written */
+	msr_changes_free(&ch);
+
+	/* Inside the mask on cpu 5: one change, restored, other bits kept. */
+	tree_set(dir, 5, 0x1a0, saved ^ 0x0F00ULL ^ ~MIXED);
+	tree_set(dir, 0, 0x402, 1);
+	ck_assert_int_eq(msr_restore_changed(dev, st, 0, &ch, &e), 0);
+	ck_assert_uint_eq(ch.nchanged, 2);
+	ck_assert_int_eq(ch.changed[0].cpu, 5);
+	ck_assert_uint_eq(ch.changed[0].msr, 0x1a0);
+	ck_assert_uint_eq(ch.changed[0].mask, MIXED);
+	ck_assert_uint_eq(ch.changed[0].expected, saved & MIXED);
+	ck_assert_uint_eq(ch.changed[0].actual, (saved ^ 0x0F00ULL) & MIXED);
+	ck_assert_int_eq(ch.changed[1].cpu, 0);
+	ck_assert_uint_eq(ch.changed[1].msr, 0x402);
+	ck_assert_uint_eq(ch.changed[1].actual, 1);
+	ck_assert_uint_eq(ch.written, 2);
+	ck_assert_uint_eq(tree_get(dir, 5, 0x1a0), saved ^ ~MIXED);
+	ck_assert_uint_eq(tree_get(dir, 0, 0x402), 0x4020);
+	ck_assert_uint_eq(tree_get(dir, 2, 0x10), 0x77);
+	msr_changes_free(&ch);
+	msr_state_free(st);
+	msr_dev_close(dev);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
+/* What cannot be undone is a failure: unsaved values and new CPUs. */
+START_TEST(restore_changed_reports_what_it_cannot_undo)
+{
+	char *dir = tree_new(sparse, NSPARSE, list3), path[4200];
+	struct msr_dev *dev = open_ok(dir);
+	struct msr_changes ch = {0};
+	struct msr_err e = {0};
+	struct msr_state *st = snap(dev, MSR_SNAP_WRITABLE_ONLY);
+
+	/* 0x402 was unreadable on cpu 2 when saved: a job may change it. */
+	st->msrs[1].errs[1] = -EIO;
+	/* CPU 7 came online, CPU 5 went away, after the snapshot. */
+	msr_dev_close(dev);
+	snprintf(path, sizeof(path), "%s/7", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/7/msr_safe", dir);
+	spit(path, "");
+	snprintf(path, sizeof(path), "%s/5/msr_safe", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	dev = open_ok(dir);
+	tree_set(dir, 0, 0x402, 0x99);
+
+	ck_assert_int_eq(msr_restore_changed(dev, st, 0, &ch, &e), -EIO);
+	ck_assert_uint_eq(tree_get(dir, 0, 0x402), 0);
+	ck_assert_uint_eq(ch.written, 1);
+	/* cpu 0's change, and cpu 5's two values that cannot be read now. */
+	ck_assert_uint_eq(ch.nchanged, 3);
+	ck_assert_uint_eq(ch.nfailed, 4);
+	ck_assert_int_eq(ch.failed[0].why, MSR_UNRESTORED_NOT_SAVED);
+	ck_assert_int_eq(ch.failed[0].cpu, 2);
+	ck_assert_uint_eq(ch.failed[0].msr, 0x402);
+	ck_assert_int_eq(ch.failed[0].err, -EIO);
+	ck_assert_int_eq(ch.failed[1].why, MSR_UNRESTORED_NEW_CPU);
+	ck_assert_int_eq(ch.failed[1].cpu, 7);
+	ck_assert_ptr_nonnull(
+	    strstr(msr_unrestored_strwhy(&ch.failed[1]), "came online"));
+	for (size_t k = 2; k < 4; k++) {
+		ck_assert_int_eq(ch.failed[k].why, MSR_UNRESTORED_OP_FAILED);
+		ck_assert_int_eq(ch.failed[k].cpu, 5);
+		ck_assert_int_eq(ch.failed[k].err, -ENXIO);
+		ck_assert_ptr_nonnull(
+		    strstr(msr_unrestored_strwhy(&ch.failed[k]), "offline"));
+	}
+	msr_changes_free(&ch);
+
+	/* A dry run lists the same changes and writes nothing. */
+	tree_set(dir, 0, 0x402, 0x99);
+	ck_assert_int_eq(
+	    msr_restore_changed(dev, st, MSR_RESTORE_DRY_RUN, &ch, &e), -EIO);
+	ck_assert_uint_eq(ch.nchanged, 3);
+	ck_assert_uint_eq(ch.written, 0);
+	ck_assert_uint_eq(ch.nfailed, 2);
+	ck_assert_uint_eq(tree_get(dir, 0, 0x402), 0x99);
+	msr_changes_free(&ch);
+	msr_state_free(st);
+	msr_dev_close(dev);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
+/* A write the live list refuses leaves a failure with its reason. */
+START_TEST(restore_changed_reports_refused_write)
+{
+	char *dir = tree_new(sparse, NSPARSE, list3);
+	struct msr_dev *dev = open_ok(dir);
+	struct msr_changes ch = {0};
+	struct msr_err e = {0};
+	struct msr_state *st = snap(dev, MSR_SNAP_WRITABLE_ONLY);
+
+	tree_set(dir, 2, 0x402, 0x5a5a);
+	tree_set_allowlist(dir, "0x1a0 0xF0F000000000FF0F\n0x402 0x0\n");
+	ck_assert_int_eq(msr_restore_changed(dev, st, 0, &ch, &e), -EIO);
+	ck_assert_uint_eq(ch.nchanged, 1);
+	ck_assert_uint_eq(ch.written, 0);
+	ck_assert_uint_eq(ch.nfailed, 1);
+	ck_assert_int_eq(ch.failed[0].why, MSR_UNRESTORED_OP_FAILED);
+	ck_assert_int_eq(ch.failed[0].err, -EROFS);
+	ck_assert_uint_eq(ch.failed[0].actual, 0x5a5a);
+	ck_assert_uint_eq(ch.failed[0].expected, 0);
+	msr_changes_free(&ch);
+	/* A job that could write nothing cannot leave new CPUs dirty. */
+	msr_state_free(st);
+	st = snap(dev, MSR_SNAP_WRITABLE_ONLY);
+	ck_assert_uint_eq(st->nmsrs, 1);
+	st->msrs[0].wmask = 0;
+	ck_assert_int_eq(msr_restore_changed(dev, st, 0, &ch, &e), 0);
+	ck_assert_uint_eq(ch.compared, 0);
+	msr_changes_free(&ch);
+	msr_state_free(st);
+	msr_dev_close(dev);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- atomic writes --------------------------------------------------------
  */
 
@@ -1065,6 +1219,107 @@ START_TEST(identity_helpers)
 }
 END_TEST
 
+/* One boot-id reader: the plugin fakes reboots with another file. */
+START_TEST(boot_id_reader)
+{
+	static const char *const bad[] = {
+	    "",
+	    "\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d2\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d211\n",
+	    "86e5e743x7c0e-4af1-82a9-358881848d21\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d2g\n",
+	    "../../etc/passwd-xxxxxxxxxxxxxxxxxxx\n",
+	    "86e5e743-7c0e-4af1-82a9-358881848d21\n\n",
+	    " 86e5e743-7c0e-4af1-82a9-358881848d21",
+	};
+	char *dir = tree_new(NULL, 0, ""), path[4200], boot[64];
+	struct msr_err e = {0};
+
+	snprintf(path, sizeof(path), "%s/boot_id", dir);
+	spit(path, "86e5e743-7c0e-4af1-82a9-358881848d21\n");
+	ck_assert_int_eq(msr_boot_id_read(path, boot, sizeof(boot), &e), 0);
+	ck_assert_str_eq(boot, "86e5e743-7c0e-4af1-82a9-358881848d21");
+	spit(path, "86E5E743-7C0E-4AF1-82A9-358881848D21");
+	ck_assert_int_eq(msr_boot_id_read(path, boot, sizeof(boot), &e), 0);
+	/* Too small a buffer is refused, not truncated. */
+	ck_assert_int_eq(msr_boot_id_read(path, boot, 36, &e), -EBADMSG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		spit(path, bad[i]);
+		ck_assert_msg(msr_boot_id_read(path, boot, sizeof(boot), &e) ==
+				  -EBADMSG,
+			      "accepted '%s'", bad[i]);
+		ck_assert_msg(strstr(e.msg, path) && strstr(e.msg, "boot id"),
+			      "%s", e.msg);
+		ck_assert_str_eq(boot, "");
+	}
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(msr_boot_id_read(path, boot, sizeof(boot), &e),
+			 -ENOENT);
+	/* The live one reads through the same rule. */
+	ck_assert_int_eq(msr_boot_id_read(NULL, boot, sizeof(boot), &e), 0);
+	ck_assert_uint_eq(strlen(boot), 36);
+	tree_remove(dir);
+	free(dir);
+}
+END_TEST
+
+/* One profile-name rule for the plugin, its config and msr-allowlist. */
+START_TEST(profile_name_rule)
+{
+	static const char *const good[] = {
+	    "perf",
+	    "freq",
+	    "a",
+	    "9",
+	    "A-b_C",
+	    "perf-2",
+	    "x_",
+	    "a12345678901234567890123456789012345678901234567890123456789012",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "a.b",
+	    "perf.bak",
+	    ".perf",
+	    "..",
+	    "-perf",
+	    "_perf",
+	    "a/b",
+	    "../etc",
+	    "a b",
+	    "a\nb",
+	    "p\xc3\xa9rf",
+	    "a:b",
+	    "a123456789012345678901234567890123456789012345678901234567890123",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(msr_profile_name_valid(good[i]), "'%s'", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!msr_profile_name_valid(bad[i]), "'%s'", bad[i]);
+	ck_assert(!msr_profile_name_valid(NULL));
+	ck_assert_uint_eq(strlen(good[7]), MSR_PROFILE_NAME_MAX);
+	ck_assert_ptr_nonnull(strstr(msr_profile_name_rule(), "1 to 63"));
+}
+END_TEST
+
+START_TEST(job_id_rule)
+{
+	static const char *const good[] = {"1", "42", "4294967295"};
+	static const char *const bad[] = {
+	    "",	  "0",	"042", "4294967296", "12345678901", "-1",
+	    "+1", "1a", "1_2", "../1",	     "1 ",	    "0x10",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(msr_job_id_valid(good[i]), "'%s'", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!msr_job_id_valid(bad[i]), "'%s'", bad[i]);
+	ck_assert(!msr_job_id_valid(NULL));
+}
+END_TEST
+
 /* A live list rendered longer than one device write (128 KiB) still reads. */
 START_TEST(live_allowlist_longer_than_one_write)
 {
@@ -1127,9 +1382,15 @@ static Suite *suite(void)
 	tcase_add_test(t, restore_reports_missing_cpu);
 	tcase_add_test(t, unreadable_values_recorded_and_skipped);
 	tcase_add_test(t, state_diff);
+	tcase_add_test(t, restore_changed_compares_under_mask);
+	tcase_add_test(t, restore_changed_reports_what_it_cannot_undo);
+	tcase_add_test(t, restore_changed_reports_refused_write);
 	tcase_add_test(t, atomic_write_mode_and_temp);
 	tcase_add_test(t, atomic_write_refuses_symlink);
 	tcase_add_test(t, identity_helpers);
+	tcase_add_test(t, boot_id_reader);
+	tcase_add_test(t, profile_name_rule);
+	tcase_add_test(t, job_id_rule);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -161,6 +161,9 @@ static const struct {
     {6, 85, "bogus", -ENOENT, "unknown profile 'bogus'"},
     {6, 85, "../perf", -EINVAL, "bad profile name"},
     {6, 85, "", -EINVAL, "bad profile name"},
+    /* The rule shared with the plugin: no '.', no leading '-'. */
+    {6, 85, "perf.bak", -EINVAL, "bad profile name 'perf.bak': 1 to 63"},
+    {6, 85, "-perf", -EINVAL, "bad profile name"},
     {6, 102, NULL, -ENOENT, "family 6 (0x06) model 102 (0x66)"},
     {0x1F, 0, NULL, -ENOENT, "al_1F_0 does not exist"},
 };
