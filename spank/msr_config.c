@@ -46,20 +46,10 @@ static int where_err(struct msr_err *err, int rc, const struct origin *o,
 			   what, detail);
 }
 
+/* libmsrsave's one profile-name rule (msr-allowlist uses it too). */
 int msr_profile_name_check(const char *name)
 {
-	size_t n = strlen(name);
-
-	if (n == 0 || n >= MSR_CONFIG_NAME_MAX ||
-	    !isalnum((unsigned char)name[0]))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (!isalnum(c) && c != '_' && c != '-' && c != '.')
-			return -EINVAL;
-	}
-	return 0;
+	return msr_profile_name_valid(name) ? 0 : -EINVAL;
 }
 
 void msr_config_escape(const char *in, char *out, size_t cap)
@@ -680,10 +670,8 @@ int msr_config_check(const struct msr_config *cfg, const char *partition,
 		char shown[4 * 64 + 1];
 
 		msr_config_escape(profile, shown, sizeof(shown));
-		snprintf(why, cap,
-			 "'%.256s' is not a valid profile name (letters, "
-			 "digits, '_', '-', '.'; at most %d characters)",
-			 shown, MSR_CONFIG_NAME_MAX - 1);
+		snprintf(why, cap, "'%.256s' is not a valid profile name (%s)",
+			 shown, msr_profile_name_rule());
 		return -EINVAL;
 	}
 	if (!msr_config_profile(cfg, profile)) {

@@ -82,6 +82,8 @@ int node_setup_write(const struct msr_config *cfg,
 	char *text = NULL;
 	size_t len;
 	int rc;
+	const char *json;
+	char *old = NULL;
 
 	if (!o)
 		return msr_err_set(err, -ENOMEM, "out of memory");
@@ -98,9 +100,15 @@ int node_setup_write(const struct msr_config *cfg,
 			       json_object_new_string(ns->baseline_path));
 	json_object_object_add(o, "baseline", json_object_new_string(text));
 	path_in(path, sizeof(path), cfg, NODE_RECORD_NAME);
-	rc = write_private_file(
-	    path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY),
-	    STATE_WRITE, err);
+	json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	/* Usually what the last prolog wrote: then there is nothing to do. */
+	if (msr_file_read(path, RECORD_MAX * 16, MSR_FILE_PRIVATE, &old, &len,
+			  err) == 0 &&
+	    strcmp(old, json) == 0)
+		rc = 0;
+	else
+		rc = write_private_file(path, json, RECORD_WRITE, err);
+	free(old);
 out:
 	free(text);
 	json_object_put(o);

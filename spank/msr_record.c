@@ -58,7 +58,7 @@ int record_write(const struct msr_config *cfg, const struct job_record *r,
 	json_object_object_add(o, "started", json_object_new_int64(r->started));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	record_path(path, sizeof(path), cfg, r->job_id);
-	rc = write_private_file(path, text, STATE_WRITE, err);
+	rc = write_private_file(path, text, RECORD_WRITE, err);
 	json_object_put(o);
 	return rc;
 }
@@ -191,6 +191,18 @@ void retire_record(const struct msr_config *cfg, const char *job_id)
 		LOG_ERR("cannot rename %s: %s", path, strerror(errno));
 }
 
+/* The first @n characters of @name are a valid job id. */
+static bool job_id_part(const char *name, size_t n)
+{
+	char id[32];
+
+	if (n >= sizeof(id))
+		return false;
+	memcpy(id, name, n);
+	id[n] = '\0';
+	return msr_job_id_valid(id);
+}
+
 /* Job ids with a record, except @skip (may be NULL). */
 int record_list(const struct msr_config *cfg, const char *skip,
 		char (**ids)[32], size_t *n, struct msr_err *err)
@@ -211,7 +223,7 @@ int record_list(const struct msr_config *cfg, const char *skip,
 
 		if (len <= 5 || len - 5 >= 32 ||
 		    strcmp(de->d_name + len - 5, ".json") != 0 ||
-		    strspn(de->d_name, "0123456789") != len - 5)
+		    !job_id_part(de->d_name, len - 5))
 			continue; /* not ID.json: never becomes a path */
 		char(*grown)[32] = realloc(list, (count + 1) * sizeof(*list));
 

@@ -47,59 +47,6 @@ static struct json_object *hex32(uint32_t v)
  * part->msrs.
  */
 /*
- * Only what the job could have changed counts: a difference in bits its
- * list did not let it write (a counter, a status bit the hardware moves)
- * is no change of the job's, and a restore could not undo it anyway.
- */
-static void keep_writable_changes(const struct msr_state *saved,
-				  struct msr_report *diff)
-{
-	size_t kept = 0;
-
-	for (size_t k = 0; k < diff->count; k++) {
-		const struct msr_mismatch *m = &diff->items[k];
-		uint64_t wmask = ~0ULL;
-
-		for (size_t i = 0; i < saved->nmsrs; i++) {
-			if (saved->msrs[i].msr == m->msr)
-				wmask = saved->msrs[i].wmask;
-		}
-		if (m->err || ((m->expected ^ m->actual) & wmask))
-			diff->items[kept++] = *m;
-	}
-	diff->count = kept;
-}
-
-static int changed_subset(const struct msr_state *saved,
-			  const struct msr_state *now,
-			  const struct msr_report *diff, struct msr_state *part,
-			  struct msr_err *err)
-{
-	bool comparable =
-	    now->nmsrs == saved->nmsrs && now->ncpus == saved->ncpus;
-
-	*part = *saved;
-	part->outcome = NULL;
-	part->msrs =
-	    calloc(saved->nmsrs ? saved->nmsrs : 1, sizeof(*part->msrs));
-	if (!part->msrs)
-		return msr_err_set(err, -ENOMEM, "out of memory");
-	part->nmsrs = 0;
-	for (size_t i = 0; i < saved->nmsrs; i++) {
-		bool take =
-		    !comparable || now->msrs[i].msr != saved->msrs[i].msr;
-
-		for (size_t k = 0; !take && k < diff->count; k++)
-			take = diff->items[k].msr == saved->msrs[i].msr;
-		for (size_t c = 0; !take && c < now->ncpus; c++)
-			take = now->msrs[i].errs[c] != 0;
-		if (take)
-			part->msrs[part->nmsrs++] = saved->msrs[i];
-	}
-	return 0;
-}
-
-/*
  * The last job out (or a recovery): put every saved value back under the
  * snapshot's own list, verify, reinstall the baseline, archive with the
  * outcome.  On failure the snapshot stays in place for a later retry and
@@ -114,9 +61,7 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 	char snap[MSR_CONFIG_PATH_MAX + 16];
 	struct msr_allowlist list = {0};
 	struct msr_dev *dev = NULL;
-	struct msr_state *now = NULL;
-	struct msr_report changed = {0}, rep = {0}, vrep = {0};
-	struct msr_state partial = {0};
+	struct msr_changes chg = {0};
 	struct msr_err err = {{0}};
 	struct json_object *outcome = NULL, *arr;
 	char *marker = NULL;
@@ -143,41 +88,16 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 		if (rc < 0)
 			goto fail;
 	}
-	rc = msr_snapshot(dev, &list, st->allowlist_path,
-			  MSR_SNAP_WRITABLE_ONLY, &now, &err);
-	if (rc < 0)
-		goto fail;
-	rc = msr_state_diff(st, now, &changed, &err);
-	if (rc < 0)
-		goto fail;
-	keep_writable_changes(st, &changed);
-	rc = changed_subset(st, now, &changed, &partial, &err);
-	if (rc < 0)
-		goto fail;
-	restore_rc = msr_restore(dev, &partial, &rep, &err);
-	if (restore_rc < 0 && rep.count == 0) {
+	/*
+	 * libmsrsave's "restore what changed": compares only the bits the
+	 * job could write, rewrites and reads back only what differs, and
+	 * also fails what nobody can undo (an MSR unreadable at the
+	 * snapshot, a CPU that came online since).
+	 */
+	restore_rc = msr_restore_changed(dev, st, 0, &chg, &err);
+	if (restore_rc < 0 && restore_rc != -EIO) {
 		rc = restore_rc;
 		goto fail;
-	}
-	if (restore_rc < 0) {
-		/*
-		 * What counts is the value left behind: verify reads each one
-		 * back, so a failed write shows the value actually in place
-		 * (and a failed write of a value already right is no failure).
-		 */
-		restore_rc = msr_verify(dev, &partial, &vrep, &err);
-		if (restore_rc < 0 && vrep.count == 0) {
-			rc = restore_rc;
-			goto fail;
-		}
-		for (size_t i = 0; i < vrep.count; i++) {
-			for (size_t k = 0; k < rep.count && !vrep.items[i].err;
-			     k++) {
-				if (rep.items[k].cpu == vrep.items[i].cpu &&
-				    rep.items[k].msr == vrep.items[i].msr)
-					vrep.items[i].err = rep.items[k].err;
-			}
-		}
 	}
 
 	outcome = json_object_new_object();
@@ -196,8 +116,8 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 			       json_object_new_string(job->job_id));
 	json_object_object_add(outcome, "jobs", json_object_get(jobs));
 	arr = json_object_new_array();
-	for (size_t i = 0; i < changed.count; i++) {
-		const struct msr_mismatch *m = &changed.items[i];
+	for (size_t i = 0; i < chg.nchanged; i++) {
+		const struct msr_mismatch *m = &chg.changed[i];
 		struct json_object *c = json_object_new_object();
 
 		json_object_object_add(c, "cpu", json_object_new_int(m->cpu));
@@ -208,13 +128,15 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 	}
 	json_object_object_add(outcome, "changed", arr);
 	json_object_object_add(outcome, "written",
-			       json_object_new_int64((int64_t)rep.written));
-	json_object_object_add(outcome, "unreadable",
-			       json_object_new_int64((int64_t)rep.unreadable));
+			       json_object_new_int64((int64_t)chg.written));
 	arr = json_object_new_array();
 	mf = open_memstream(&marker, &mlen);
-	for (size_t i = 0; i < vrep.count; i++) {
-		const struct msr_mismatch *m = &vrep.items[i];
+	for (size_t i = 0; i < chg.nfailed; i++) {
+		const struct msr_unrestored *m = &chg.failed[i];
+		const char *why = m->why == MSR_UNRESTORED_MISMATCH ||
+					  m->why == MSR_UNRESTORED_OP_FAILED
+				      ? ""
+				      : msr_unrestored_strwhy(m);
 		struct json_object *c = json_object_new_object();
 
 		json_object_object_add(c, "cpu", json_object_new_int(m->cpu));
@@ -225,28 +147,32 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 		    c, "error",
 		    m->err ? json_object_new_string(msr_op_strerror(m->err))
 			   : NULL);
+		json_object_object_add(
+		    c, "why", json_object_new_string(msr_unrestored_strwhy(m)));
 		json_object_array_add(arr, c);
 		LOG_ERR("restore failed on %s: cpu %d msr 0x%08x expected "
-			"0x%016llx actual 0x%016llx%s%s",
+			"0x%016llx actual 0x%016llx%s%s%s%s",
 			job->node, m->cpu, m->msr,
 			(unsigned long long)m->expected,
 			(unsigned long long)m->actual, m->err ? ": " : "",
-			m->err ? msr_op_strerror(m->err) : "");
+			m->err ? msr_op_strerror(m->err) : "",
+			why[0] ? ": " : "", why);
 		if (mf)
 			fprintf(mf,
 				"cpu %d msr 0x%08x expected 0x%016llx actual "
-				"0x%016llx%s%s\n",
+				"0x%016llx%s%s%s%s\n",
 				m->cpu, m->msr, (unsigned long long)m->expected,
 				(unsigned long long)m->actual,
 				m->err ? " " : "",
-				m->err ? msr_op_strerror(m->err) : "");
+				m->err ? msr_op_strerror(m->err) : "",
+				why[0] ? " " : "", why);
 	}
 	if (mf)
 		fclose(mf);
 	json_object_object_add(outcome, "failures", arr);
-	ev->changed = changed.count;
-	ev->restored = rep.written;
-	ev->failures = vrep.count;
+	ev->changed = chg.nchanged;
+	ev->restored = chg.written;
+	ev->failures = chg.nfailed;
 
 	rc = reinstall_baseline(dev, &ns.baseline);
 	if (restore_rc < 0) {
@@ -255,7 +181,7 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 		snprintf(head, sizeof(head),
 			 "msr-safe: restore of %s failed on node %s (job %s): "
 			 "%zu value(s) not restored; state kept\n",
-			 snap, job->node, job->job_id, vrep.count);
+			 snap, job->node, job->job_id, chg.nfailed);
 		size_t hl = strlen(head), bl = marker ? mlen : 0;
 		char *full = malloc(hl + bl + 1);
 
@@ -282,11 +208,11 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 			msr_state_save(path, st, MSR_FILE_PRIVATE, &e2);
 		}
 		snprintf(ev->message, sizeof(ev->message),
-			 "%zu value(s) not restored", vrep.count);
+			 "%zu value(s) not restored", chg.nfailed);
 		ev->outcome = "restore-failed";
 		LOG_ERR("restore failed on node %s: %zu value(s) not restored; "
 			"kept %s",
-			job->node, vrep.count, snap);
+			job->node, chg.nfailed, snap);
 		rc = -EIO;
 		goto out;
 	}
@@ -332,11 +258,7 @@ out:
 	node_setup_free(&ns);
 	free(marker);
 	json_object_put(outcome);
-	msr_report_free(&changed);
-	msr_report_free(&rep);
-	msr_report_free(&vrep);
-	free(partial.msrs);
-	msr_state_free(now);
+	msr_changes_free(&chg);
 	msr_allowlist_free(&list);
 	msr_dev_close(dev);
 	return rc;
@@ -357,8 +279,8 @@ int load_snapshot(const struct msr_config *cfg, const char *node,
 	rc = msr_state_read(path, MSR_FILE_PRIVATE, st, err);
 	if (rc < 0)
 		return rc;
-	if (!(*st)->has_job || !(*st)->allowlist_text || !(*st)->job.id[0] ||
-	    strspn((*st)->job.id, "0123456789") != strlen((*st)->job.id)) {
+	if (!(*st)->has_job || !(*st)->allowlist_text ||
+	    !msr_job_id_valid((*st)->job.id)) {
 		msr_state_free(*st);
 		*st = NULL;
 		return msr_err_set(err, -EBADMSG,

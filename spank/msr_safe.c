@@ -221,8 +221,7 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 
 	memset(job, 0, sizeof(*job));
 	job->cfg = &plugin.cfg;
-	if (!id || !*id || strlen(id) >= sizeof(job->job_id) ||
-	    strspn(id, "0123456789") != strlen(id)) {
+	if (!id || strlen(id) >= sizeof(job->job_id) || !msr_job_id_valid(id)) {
 		LOG_ERR("SLURM_JOB_ID is missing or malformed");
 		return -EINVAL;
 	}

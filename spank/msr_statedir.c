@@ -26,25 +26,11 @@ void path_in(char *buf, size_t cap, const struct msr_config *cfg,
 	snprintf(buf, cap, "%s/%s", cfg->state_dir, rel);
 }
 
+/* libmsrsave's one boot-id reader, on the configured file (test knob). */
 int read_boot_id(const struct msr_config *cfg, char *buf, size_t cap,
 		 struct msr_err *err)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int rc = msr_read_file(cfg->boot_id_file, 256, &text, &len, err);
-
-	if (rc < 0)
-		return rc;
-	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
-		text[--len] = '\0';
-	if (len == 0 || len >= cap) {
-		free(text);
-		return msr_err_set(err, -EINVAL, "%s: not a boot id",
-				   cfg->boot_id_file);
-	}
-	snprintf(buf, cap, "%s", text);
-	free(text);
-	return 0;
+	return msr_boot_id_read(cfg->boot_id_file, buf, cap, err);
 }
 
 /* A directory we trust: root's, not writable by anybody else. */

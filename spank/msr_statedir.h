@@ -19,13 +19,16 @@
 #define WHY_MAX		 1536
 
 /*
- * How state files are written: atomically, private (root's 0700 directory,
- * mode 0600) and durably (file and directory synced) for what a later
- * prolog or epilog must read back after a crash or power loss: snapshot,
- * node record, job records.  Archives and markers are for people and skip
- * the sync.
+ * How state files are written: always atomically and private (root's 0700
+ * directory, mode 0600).  The snapshot is also durable (file and
+ * directory synced): a power loss leaves the old or the new one, never an
+ * empty one.  Records, node.json, archives and markers skip the sync (a
+ * few ms each on a busy disk, every job): after a power loss the boot id
+ * retires everything the earlier boot wrote, and a leftover that no
+ * longer parses is stale too (retire_unreadable()).
  */
-#define STATE_WRITE (MSR_FILE_SYNC | MSR_FILE_PRIVATE)
+#define STATE_WRITE  (MSR_FILE_SYNC | MSR_FILE_PRIVATE)
+#define RECORD_WRITE MSR_FILE_PRIVATE
 
 struct json_object;
 struct dirent;

@@ -315,7 +315,9 @@ END_TEST
 START_TEST(profile_names)
 {
 	ck_assert_int_eq(msr_profile_name_check("perf"), 0);
-	ck_assert_int_eq(msr_profile_name_check("a.b-c_d9"), 0);
+	ck_assert_int_eq(msr_profile_name_check("a-b_c9"), 0);
+	/* One rule with msr-allowlist: no '.' (issue 11). */
+	ck_assert_int_eq(msr_profile_name_check("a.b-c_d9"), -EINVAL);
 	ck_assert_int_eq(msr_profile_name_check(""), -EINVAL);
 	ck_assert_int_eq(msr_profile_name_check("-x"), -EINVAL);
 	ck_assert_int_eq(msr_profile_name_check("a/b"), -EINVAL);

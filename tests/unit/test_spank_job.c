@@ -56,7 +56,7 @@ static void node_new(struct node *n)
 	path(p, sizeof(p), n->top, "perf");
 	spit(p, perf);
 	path(p, sizeof(p), n->top, "boot_id");
-	spit(p, "boot-1\n");
+	spit(p, "0b0e0b0e-1111-4222-8333-944445555666\n");
 	path(n->state, sizeof(n->state), n->top, "state");
 	snprintf(conf, sizeof(conf),
 		 "DeviceDir=%s StateDir=%s Baseline=%s/baseline "
@@ -172,6 +172,27 @@ START_TEST(changed_counts_writable_bits_only)
 			  strstr(log, "\"changed\":1,"),
 		      "%s", log);
 	free(log);
+	node_free(&n);
+}
+END_TEST
+
+/* Item 11: a CPU that came online during the job is a failure. */
+START_TEST(new_cpu_is_a_failure)
+{
+	struct node n;
+	char p[600], *marker;
+
+	node_new(&n);
+	as_job(&n, "27", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	path(p, sizeof(p), n.dev, "2");
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	path(p, sizeof(p), n.dev, "2/msr_safe");
+	spit(p, "");
+	ck_assert_int_lt(msr_job_epilog(&n.job), 0);
+	marker = state_file(&n, "FAILED-job27");
+	ck_assert_msg(strstr(marker, "cpu 2 "), "%s", marker);
+	free(marker);
 	node_free(&n);
 }
 END_TEST
@@ -368,6 +389,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, prolog_epilog_restores);
 	tcase_add_test(tc, changed_counts_writable_bits_only);
+	tcase_add_test(tc, new_cpu_is_a_failure);
 	tcase_add_test(tc, epilog_without_a_parsable_config);
 	tcase_add_test(tc, failed_epilog_reinstalls_baseline);
 	tcase_add_test(tc, recovery_names_the_owner);
