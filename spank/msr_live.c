@@ -44,9 +44,14 @@ static bool is_slurmstepd(const char *pid)
 	exe[n] = '\0';
 	base = strrchr(exe, '/');
 	base = base ? base + 1 : exe;
-	/* " (deleted)": slurmstepd replaced by a package upgrade. */
+	/*
+	 * Debian installs it as slurmstepd-wlm (slurmstepd is a link to it);
+	 * " (deleted)" follows when a package upgrade replaced the file.
+	 */
+	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+		exe[n - 10] = '\0';
 	return strcmp(base, "slurmstepd") == 0 ||
-	       strcmp(base, "slurmstepd (deleted)") == 0;
+	       strcmp(base, "slurmstepd-wlm") == 0;
 }
 
 /*

@@ -297,6 +297,46 @@ START_TEST(forged_slurmstepd_is_not_live)
 }
 END_TEST
 
+/*
+ * ... while root's real slurmstepd (here: a copy of sleep installed under
+ * that name) keeps the job live: the next job joins, nothing is restored.
+ */
+START_TEST(real_slurmstepd_is_live)
+{
+	struct node n;
+	char exe[400], cmd[900];
+	pid_t pid;
+
+	node_new(&n);
+	tree_set(n.dev, 1, 0x402, 0x4021);
+	as_job(&n, "28", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	tree_set(n.dev, 1, 0x402, 0x2828);
+	path(exe, sizeof(exe), n.top, "slurmstepd-wlm");
+	snprintf(cmd, sizeof(cmd), "cp /bin/sleep '%s'", exe);
+	ck_assert_int_eq(system(cmd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execl(exe, "slurmstepd: [28.extern]", "30", (char *)NULL);
+		_exit(127);
+	}
+	usleep(100000);
+	as_job(&n, "29", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x2828);
+	ck_assert(state_has(&n, "snapshot.json"));
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0); /* 29 only releases */
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x2828);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	as_job(&n, "28", "perf");
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0); /* last one out */
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x4021);
+	node_free(&n);
+}
+END_TEST
+
 /* Item 5: a truncated snapshot from before this boot is stale. */
 START_TEST(truncated_snapshot_from_earlier_boot)
 {
@@ -394,6 +434,7 @@ int main(void)
 	tcase_add_test(tc, failed_epilog_reinstalls_baseline);
 	tcase_add_test(tc, recovery_names_the_owner);
 	tcase_add_test(tc, forged_slurmstepd_is_not_live);
+	tcase_add_test(tc, real_slurmstepd_is_live);
 	tcase_add_test(tc, truncated_snapshot_from_earlier_boot);
 	tcase_add_test(tc, other_hosts_snapshot_refused);
 	tcase_add_test(tc, operator_resolves_kept_snapshot);
