@@ -122,17 +122,13 @@ static int node_setup_load(const struct msr_config *cfg, const char *node,
 	char path[MSR_CONFIG_PATH_MAX + 16];
 	struct json_object *o = NULL;
 	const char *dev, *bpath, *base, *host;
-	char *text = NULL;
-	size_t len;
 	int rc;
 
 	memset(ns, 0, sizeof(*ns));
 	path_in(path, sizeof(path), cfg, NODE_RECORD_NAME);
-	rc = msr_file_read(path, RECORD_MAX * 16, MSR_FILE_PRIVATE, &text, &len,
-			   err);
+	rc = msr_json_read(path, RECORD_MAX * 16, MSR_FILE_PRIVATE, &o, err);
 	if (rc < 0)
 		goto out;
-	o = json_tokener_parse(text);
 	rc = msr_err_set(err, -EBADMSG, "%s: not a valid node record", path);
 	if (!o || !json_object_is_type(o, json_type_object))
 		goto out;
@@ -158,7 +154,6 @@ static int node_setup_load(const struct msr_config *cfg, const char *node,
 	rc = msr_allowlist_parse(base, strlen(base), path, &ns->baseline, err);
 out:
 	json_object_put(o);
-	free(text);
 	return rc;
 }
 

@@ -31,7 +31,6 @@ int record_write(const struct msr_config *cfg, const struct job_record *r,
 {
 	char path[MSR_CONFIG_PATH_MAX + 64];
 	struct json_object *o = json_object_new_object();
-	const char *text;
 	int rc;
 
 	if (!o)
@@ -56,9 +55,8 @@ int record_write(const struct msr_config *cfg, const struct job_record *r,
 	json_object_object_add(o, "reason", json_object_new_string(r->reason));
 	json_object_object_add(o, "slurmd", json_object_new_string(r->slurmd));
 	json_object_object_add(o, "started", json_object_new_int64(r->started));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	record_path(path, sizeof(path), cfg, r->job_id);
-	rc = write_private_file(path, text, RECORD_WRITE, err);
+	rc = msr_json_write(path, o, 0600, RECORD_WRITE, err);
 	json_object_put(o);
 	return rc;
 }
@@ -91,19 +89,17 @@ int record_load(const struct msr_config *cfg, const char *job_id,
 	char path[MSR_CONFIG_PATH_MAX + 64];
 	struct json_object *o = NULL, *v;
 	const char *bad = "not a JSON object";
-	char *text = NULL;
-	size_t len, seen = 0;
+	size_t seen = 0;
 	int64_t n;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	record_path(path, sizeof(path), cfg, job_id);
-	rc =
-	    msr_file_read(path, RECORD_MAX, MSR_FILE_PRIVATE, &text, &len, err);
+	/* libmsrsave's strict JSON: no trailing text, no duplicate keys. */
+	rc = msr_json_read(path, RECORD_MAX, MSR_FILE_PRIVATE, &o, err);
 	if (rc < 0)
 		goto out;
-	o = parse_object(text, len);
-	if (!o)
+	if (!json_object_is_type(o, json_type_object))
 		goto bad;
 	json_object_object_foreach(o, key, val)
 	{
@@ -163,7 +159,6 @@ bad:
 			 bad);
 out:
 	json_object_put(o);
-	free(text);
 	return rc;
 }
 

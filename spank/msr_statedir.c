@@ -121,26 +121,6 @@ int write_private_file(const char *path, const char *text, unsigned int flags,
 	return msr_file_write(path, text, strlen(text), 0600, flags, err);
 }
 
-/* The whole text is one JSON object and nothing else (but blanks). */
-struct json_object *parse_object(const char *text, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *o;
-	size_t end;
-
-	if (!tok)
-		return NULL;
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	end = (size_t)json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (o && (!json_object_is_type(o, json_type_object) ||
-		  strspn(text + end, " \t\r\n") != len - end)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
-}
-
 /* When this boot began (/proc/stat "btime"), 0 when unknown. */
 int64_t boot_time(void)
 {

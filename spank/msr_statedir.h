@@ -48,8 +48,6 @@ const char *json_str(struct json_object *o, const char *key);
 int write_private_file(const char *path, const char *text, unsigned int flags,
 		       struct msr_err *err);
 
-struct json_object *parse_object(const char *text, size_t len);
-
 int64_t boot_time(void);
 
 #endif /* MSR_STATEDIR_H */
