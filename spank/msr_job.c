@@ -516,12 +516,10 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	if (live) {
 		/* Kept as "released" so the last job out can list every user.
 		 */
-		if (have_rec) {
-			snprintf(rec.status, sizeof(rec.status), "released");
-			rc = record_write(cfg, &rec, &err);
-			if (rc < 0)
-				goto fail;
-		}
+		snprintf(rec.status, sizeof(rec.status), "released");
+		rc = record_write(cfg, &rec, &err);
+		if (rc < 0)
+			goto fail;
 		ev.outcome = "released";
 		ev.ncpus = st->ncpus;
 		ev.nmsrs = st->nmsrs;

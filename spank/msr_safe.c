@@ -25,10 +25,9 @@
 
 #include "msr_config.h"
 #include "msr_job.h"
+#include "msr_log.h"
 
 SPANK_PLUGIN(msr_safe, 1);
-
-#define LOG_ERR(fmt, ...) slurm_error("msr-safe: " fmt, ##__VA_ARGS__)
 
 /*
  * The parsed configuration, and for a step the prolog's verdict.  Set in
