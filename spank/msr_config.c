@@ -46,20 +46,28 @@ static int where_err(struct msr_err *err, int rc, const struct origin *o,
 			   what, detail);
 }
 
+/* libmsrsave's one profile-name rule (msr-allowlist uses it too). */
 int msr_profile_name_check(const char *name)
 {
-	size_t n = strlen(name);
+	return msr_profile_name_valid(name) ? 0 : -EINVAL;
+}
 
-	if (n == 0 || n >= MSR_CONFIG_NAME_MAX ||
-	    !isalnum((unsigned char)name[0]))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
+void msr_config_escape(const char *in, char *out, size_t cap)
+{
+	size_t used = 0;
 
-		if (!isalnum(c) && c != '_' && c != '-' && c != '.')
-			return -EINVAL;
+	if (cap == 0)
+		return;
+	for (; *in && used + 5 <= cap; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[used++] = (char)c;
+		else
+			used += (size_t)snprintf(out + used, cap - used,
+						 "\\x%02x", c);
 	}
-	return 0;
+	out[used < cap ? used : cap - 1] = '\0';
 }
 
 static void free_list(char **list, size_t n)
@@ -522,18 +530,23 @@ out:
 	return rc;
 }
 
-int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
-		     const char *name, struct msr_err *err)
+/*
+ * Line by line.  @keep_going (salvage) skips a bad line and goes on, so
+ * the good lines' settings stay; the first error is what is returned.
+ */
+static int parse_text(struct msr_config *cfg, const char *text, size_t len,
+		      const char *name, bool keep_going, struct msr_err *err)
 {
 	struct origin o = {.name = name, .line = 0};
+	struct msr_err line_err = {{0}};
 	unsigned int seen = 0;
 	size_t pos = 0;
-	int rc = 0;
+	int rc = 0, first = 0;
 
 	if (memchr(text, '\0', len))
 		return msr_err_set(err, -EINVAL, "%s: contains a NUL byte",
 				   name);
-	while (pos < len && rc == 0) {
+	while (pos < len && (rc == 0 || keep_going)) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t llen = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		char *line;
@@ -544,11 +557,21 @@ int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
 			return msr_err_set(err, -ENOMEM, "out of memory");
 		if (llen && line[llen - 1] == '\r')
 			line[llen - 1] = '\0';
-		rc = parse_line(cfg, line, &seen, &o, err);
+		rc = parse_line(cfg, line, &seen, &o, &line_err);
 		free(line);
+		if (rc < 0 && first == 0) {
+			first = rc;
+			*err = line_err;
+		}
 		pos += llen + (nl ? 1 : 0);
 	}
-	return rc;
+	return first;
+}
+
+int msr_config_parse(struct msr_config *cfg, const char *text, size_t len,
+		     const char *name, struct msr_err *err)
+{
+	return parse_text(cfg, text, len, name, false, err);
 }
 
 int msr_config_apply_arg(struct msr_config *cfg, const char *arg,
@@ -644,10 +667,11 @@ int msr_config_check(const struct msr_config *cfg, const char *partition,
 		cap = sizeof(dummy);
 	}
 	if (msr_profile_name_check(profile) < 0) {
-		snprintf(why, cap,
-			 "'%.64s' is not a valid profile name (letters, "
-			 "digits, '_', '-', '.'; at most %d characters)",
-			 profile, MSR_CONFIG_NAME_MAX - 1);
+		char shown[4 * 64 + 1];
+
+		msr_config_escape(profile, shown, sizeof(shown));
+		snprintf(why, cap, "'%.256s' is not a valid profile name (%s)",
+			 shown, msr_profile_name_rule());
 		return -EINVAL;
 	}
 	if (!msr_config_profile(cfg, profile)) {
@@ -748,6 +772,50 @@ fail:
 	free(text);
 	msr_config_free(cfg);
 	return rc;
+}
+
+/* Keep the first problem: the one the admin sees first in the file. */
+static int keep_first(int *first, int rc, struct msr_err *err,
+		      const struct msr_err *now)
+{
+	if (rc < 0 && *first == 0) {
+		*first = rc;
+		*err = *now;
+	}
+	return rc;
+}
+
+int msr_config_salvage(struct msr_config *cfg, int argc, char **argv,
+		       struct msr_err *err)
+{
+	struct msr_err now = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+	int rc, first = 0;
+
+	rc = msr_config_init(cfg, err);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < argc; i++) {
+		if (strncasecmp(argv[i], "config=", 7) == 0)
+			keep_first(&first,
+				   msr_config_apply_arg(cfg, argv[i], &now),
+				   err, &now);
+	}
+	rc = msr_read_file(cfg->path, CONFIG_FILE_MAX, &text, &len, &now);
+	if (rc == 0)
+		rc = parse_text(cfg, text, len, cfg->path, true, &now);
+	keep_first(&first, rc, err, &now);
+	free(text);
+	for (int i = 0; i < argc; i++) {
+		if (strncasecmp(argv[i], "config=", 7) != 0)
+			keep_first(&first,
+				   msr_config_apply_arg(cfg, argv[i], &now),
+				   err, &now);
+	}
+	if (first == 0)
+		keep_first(&first, msr_config_validate(cfg, &now), err, &now);
+	return first;
 }
 
 static int expand_one(char *path, const char *node, struct msr_err *err)

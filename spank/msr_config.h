@@ -76,6 +76,18 @@ int msr_config_validate(const struct msr_config *cfg, struct msr_err *err);
 int msr_config_load(struct msr_config *cfg, int argc, char **argv,
 		    struct msr_err *err);
 
+/*
+ * For a job epilog that must put a job's MSRs back although the site file
+ * no longer parses: as msr_config_load(), but a bad line or argument is
+ * skipped instead of ending the load.  Returns 0 when everything was fine,
+ * else the first error (in @err); either way @cfg holds the defaults plus
+ * every setting that did parse, and must be freed.  Only node-wide
+ * settings (StateDir, BootIdFile, LockTimeout, KeepArchives) are used
+ * from it: the rest comes from what the prolog recorded.
+ */
+int msr_config_salvage(struct msr_config *cfg, int argc, char **argv,
+		       struct msr_err *err);
+
 void msr_config_free(struct msr_config *cfg);
 
 /*
@@ -85,6 +97,14 @@ void msr_config_free(struct msr_config *cfg);
  */
 int msr_config_expand_node(struct msr_config *cfg, const char *node,
 			   struct msr_err *err);
+
+/*
+ * A user-supplied value made safe for a log line or message: bytes
+ * outside printable ASCII, and '\\', become "\\xHH" (a newline in
+ * --msr-profile must not forge a second slurmd log line).  Cut short
+ * rather than overflow @out.
+ */
+void msr_config_escape(const char *in, char *out, size_t cap);
 
 /* 0 when @name is a well-formed profile name, else -EINVAL. */
 int msr_profile_name_check(const char *name);

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Prolog/epilog logic of the msr-safe SPANK plugin.  Runs as root in a
- * fresh slurmstepd per event, so everything shared lives on disk under
- * the state directory, serialised by flock(2).  See msr_job.h for the
- * layout.
+ * The job lifecycle of the msr-safe SPANK plugin: the prolog and epilog
+ * sequences (crash recovery first, shared nodes, failures), on top of the
+ * single-purpose parts (state directory, records, liveness, allowlists,
+ * restore, archive, audit).  Runs as root in a fresh slurmstepd per
+ * event, so everything shared lives on disk under the state directory,
+ * serialised by flock(2).  See msr_job.h for the layout.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,1106 +20,19 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <slurm/spank.h>
 
+#include "msr_archive.h"
+#include "msr_audit.h"
 #include "msr_job.h"
-
-#define LOG_ERR(fmt, ...)  slurm_error("msr-safe: " fmt, ##__VA_ARGS__)
-#define LOG_INFO(fmt, ...) slurm_info("msr-safe: " fmt, ##__VA_ARGS__)
-
-#define SNAPSHOT_NAME  "snapshot.json"
-#define JOB_RECORD_FMT "msr-safe-job"
-#define RECORD_MAX     (64 * 1024)
-#define WHY_MAX	       1536
-
-struct job_record {
-	char job_id[32];
-	uint32_t uid;
-	char user[64];
-	char partition[64];
-	char node[256];
-	char boot_id[64];
-	char requested[MSR_CONFIG_NAME_MAX + 64];
-	char profile[MSR_CONFIG_NAME_MAX];
-	char status[16]; /* "active" or "refused" */
-	char reason[WHY_MAX];
-	char slurmd[64]; /* "PID:STARTTIME" of the slurmd that ran the prolog */
-	int64_t started;
-};
-
-/* What one event did, for the audit line. */
-struct event {
-	const char *kind; /* prolog, epilog, recovery */
-	const char *outcome;
-	const char *profile;
-	char message[WHY_MAX];
-	size_t ncpus, nmsrs, changed, restored, failures;
-};
-
-/* ---- small helpers ------------------------------------------------------ */
-
-static void path_in(char *buf, size_t cap, const struct msr_config *cfg,
-		    const char *rel)
-{
-	snprintf(buf, cap, "%s/%s", cfg->state_dir, rel);
-}
-
-static int read_boot_id(const struct msr_config *cfg, char *buf, size_t cap,
-			struct msr_err *err)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc = msr_read_file(cfg->boot_id_file, 256, &text, &len, err);
-
-	if (rc < 0)
-		return rc;
-	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
-		text[--len] = '\0';
-	if (len == 0 || len >= cap) {
-		free(text);
-		return msr_err_set(err, -EINVAL, "%s: not a boot id",
-				   cfg->boot_id_file);
-	}
-	snprintf(buf, cap, "%s", text);
-	free(text);
-	return 0;
-}
-
-/* A directory we trust: root's, not writable by anybody else. */
-static int ensure_dir(const char *path, struct msr_err *err)
-{
-	struct stat sb;
-
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return msr_err_set(err, -errno, "cannot create %s: %s", path,
-				   strerror(errno));
-	if (lstat(path, &sb) < 0)
-		return msr_err_set(err, -errno, "%s: %s", path,
-				   strerror(errno));
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 0022))
-		return msr_err_set(err, -EPERM,
-				   "%s: must be a directory owned by root and "
-				   "writable only by root",
-				   path);
-	return 0;
-}
-
-/* Regular file, owned by root, mode 0600, not a symlink.  -ENOENT if absent. */
-static int check_private_file(const char *path, struct msr_err *err)
-{
-	struct stat sb;
-
-	if (lstat(path, &sb) < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		return msr_err_set(err, -errno, "%s: %s", path,
-				   strerror(errno));
-	}
-	if (S_ISLNK(sb.st_mode))
-		return msr_err_set(err, -ELOOP, "%s: is a symbolic link", path);
-	if (!S_ISREG(sb.st_mode) || sb.st_uid != 0 ||
-	    (sb.st_mode & 07777) != 0600)
-		return msr_err_set(err, -EPERM,
-				   "%s: must be a regular file owned by root "
-				   "with mode 0600 (uid %u, mode %04o)",
-				   path, (unsigned int)sb.st_uid,
-				   (unsigned int)(sb.st_mode & 07777));
-	return 0;
-}
-
-/* STATE, STATE/jobs and STATE/archive, each root's and private. */
-static int ensure_state_dirs(const struct msr_config *cfg, struct msr_err *err)
-{
-	static const char *const subdirs[] = {"jobs", "archive"};
-	char dir[MSR_CONFIG_PATH_MAX + 16];
-	int rc = ensure_dir(cfg->state_dir, err);
-
-	for (size_t i = 0; rc == 0 && i < 2; i++) {
-		path_in(dir, sizeof(dir), cfg, subdirs[i]);
-		rc = ensure_dir(dir, err);
-	}
-	return rc;
-}
-
-/* The state directory's lock; it lives there, so the directories first. */
-static int lock_state(const struct msr_config *cfg, int *fd_out,
-		      struct msr_err *err)
-{
-	char path[MSR_CONFIG_PATH_MAX + 16];
-	int fd, rc;
-
-	rc = ensure_state_dirs(cfg, err);
-	if (rc < 0)
-		return rc;
-	path_in(path, sizeof(path), cfg, "lock");
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return msr_err_set(err, -errno, "cannot open lock %s: %s", path,
-				   strerror(errno));
-	for (unsigned int waited = 0;; waited++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK || waited >= cfg->lock_timeout * 10) {
-			rc = msr_err_set(
-			    err, errno == EWOULDBLOCK ? -ETIMEDOUT : -errno,
-			    "cannot lock %s within %u s", path,
-			    cfg->lock_timeout);
-			close(fd);
-			return rc;
-		}
-		usleep(100000);
-	}
-	*fd_out = fd;
-	return 0;
-}
-
-static void utc_stamp(char *buf, size_t cap, time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y%m%dT%H%M%SZ", &tm);
-}
-
-static const char *json_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/*
- * Is a job still present on this node?  Every job step, and with
- * PrologFlags=Contain the job's whole allocation, has a slurmstepd whose
- * process title is "slurmstepd: [JOBID.STEP]".
- */
-static bool job_is_live(const char *job_id)
-{
-	char want[64];
-	size_t wlen;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	bool live = false;
-
-	if (!d)
-		return true; /* cannot tell: do not restore under a job */
-	wlen = (size_t)snprintf(want, sizeof(want), "slurmstepd: [%s.", job_id);
-	while (!live && (de = readdir(d))) {
-		char path[300], buf[128];
-		ssize_t n;
-		int fd;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		if ((size_t)n >= wlen && strncmp(buf, want, wlen) == 0)
-			live = true;
-	}
-	closedir(d);
-	return live;
-}
-
-/*
- * "PID:STARTTIME" of the slurmd running this prolog/epilog (the nearest
- * ancestor named slurmd), or "" when there is none.  While that same
- * slurmd runs, it will run the epilog of every job it started, so such a
- * job counts as live even in the moment between its prolog and the start
- * of its first slurmstepd.
- */
-static void slurmd_instance(char *buf, size_t cap)
-{
-	pid_t pid = getppid();
-
-	buf[0] = '\0';
-	for (int depth = 0; depth < 8 && pid > 1; depth++) {
-		char path[64], stat[1024], *comm_end;
-		unsigned long long start = 0;
-		int ppid = 0, fd;
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return;
-		n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		stat[n] = '\0';
-		comm_end = strrchr(stat, ')');
-		if (!comm_end ||
-		    sscanf(comm_end + 2,
-			   "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-			   "%*d %*d %*d %*d %*d %*d %llu",
-			   &ppid, &start) != 2)
-			return;
-		if (strstr(stat, " (slurmd)") == strchr(stat, ' ')) {
-			snprintf(buf, cap, "%d:%llu", (int)pid, start);
-			return;
-		}
-		pid = ppid;
-	}
-}
-
-/* ---- audit log ---------------------------------------------------------- */
-
-static void audit(const struct msr_config *cfg, const struct msr_job_ctx *job,
-		  const struct event *ev)
-{
-	char path[MSR_CONFIG_PATH_MAX + 16];
-	struct json_object *o = json_object_new_object();
-	const char *text;
-	int fd;
-
-	if (!o)
-		return;
-	json_object_object_add(o, "time", json_object_new_int64(time(NULL)));
-	json_object_object_add(o, "event", json_object_new_string(ev->kind));
-	json_object_object_add(o, "node", json_object_new_string(job->node));
-	json_object_object_add(o, "job", json_object_new_string(job->job_id));
-	json_object_object_add(o, "uid", json_object_new_int64(job->uid));
-	json_object_object_add(o, "user", json_object_new_string(job->user));
-	json_object_object_add(o, "partition",
-			       json_object_new_string(job->partition));
-	json_object_object_add(
-	    o, "requested",
-	    job->has_request ? json_object_new_string(job->requested) : NULL);
-	json_object_object_add(o, "profile",
-			       ev->profile ? json_object_new_string(ev->profile)
-					   : NULL);
-	json_object_object_add(o, "outcome",
-			       json_object_new_string(ev->outcome));
-	if (ev->message[0])
-		json_object_object_add(o, "message",
-				       json_object_new_string(ev->message));
-	json_object_object_add(o, "cpus",
-			       json_object_new_int64((int64_t)ev->ncpus));
-	json_object_object_add(o, "msrs",
-			       json_object_new_int64((int64_t)ev->nmsrs));
-	json_object_object_add(o, "changed",
-			       json_object_new_int64((int64_t)ev->changed));
-	json_object_object_add(o, "restored",
-			       json_object_new_int64((int64_t)ev->restored));
-	json_object_object_add(o, "failures",
-			       json_object_new_int64((int64_t)ev->failures));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	path_in(path, sizeof(path), cfg, "audit.log");
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd >= 0) {
-		size_t len = strlen(text);
-		char *line = malloc(len + 2);
-
-		if (line) {
-			memcpy(line, text, len);
-			line[len] = '\n';
-			if (write(fd, line, len + 1) != (ssize_t)(len + 1))
-				LOG_ERR("cannot append to %s: %s", path,
-					strerror(errno));
-			free(line);
-		}
-		close(fd);
-	} else {
-		LOG_ERR("cannot open %s: %s", path, strerror(errno));
-	}
-	json_object_put(o);
-}
-
-/* ---- job records -------------------------------------------------------- */
-
-static void record_path(char *buf, size_t cap, const struct msr_config *cfg,
-			const char *job_id)
-{
-	snprintf(buf, cap, "%s/jobs/%s.json", cfg->state_dir, job_id);
-}
-
-/*
- * Atomic (O_EXCL temp file, mode 0600, rename over the target: never a
- * half-written file, never through a symlink) but not fsync'ed.  What
- * this directory holds is only ever restored on the boot that wrote it:
- * a process crash keeps the page cache, and after a power loss the boot
- * id retires the snapshot unrestored.  Skipping fsync saves about 1 ms
- * per file on a busy disk, on every job.
- */
-static int write_private_file(const char *path, const char *text,
-			      struct msr_err *err)
-{
-	char tmp[MSR_CONFIG_PATH_MAX + 80];
-	size_t len = strlen(text);
-	int fd, rc = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return msr_err_set(err, -errno, "cannot create %s: %s", tmp,
-				   strerror(errno));
-	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len)
-		rc = msr_err_set(err, errno ? -errno : -EIO,
-				 "cannot write %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && rc == 0)
-		rc = msr_err_set(err, -errno, "cannot write %s: %s", tmp,
-				 strerror(errno));
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = msr_err_set(err, -errno, "cannot rename %s to %s: %s", tmp,
-				 path, strerror(errno));
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
-/* A libmsrsave state file, written as write_private_file() does. */
-static int write_state_file(const char *path, const struct msr_state *st,
-			    struct msr_err *err)
-{
-	struct json_object *o = NULL;
-	int rc = msr_state_to_json(st, &o, err);
-
-	if (rc < 0)
-		return rc;
-	rc = write_private_file(
-	    path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY),
-	    err);
-	json_object_put(o);
-	return rc;
-}
-
-static int record_write(const struct msr_config *cfg,
-			const struct job_record *r, struct msr_err *err)
-{
-	char path[MSR_CONFIG_PATH_MAX + 64];
-	struct json_object *o = json_object_new_object();
-	const char *text;
-	int rc;
-
-	if (!o)
-		return msr_err_set(err, -ENOMEM, "out of memory");
-	json_object_object_add(o, "format",
-			       json_object_new_string(JOB_RECORD_FMT));
-	json_object_object_add(o, "version", json_object_new_int(1));
-	json_object_object_add(o, "job_id", json_object_new_string(r->job_id));
-	json_object_object_add(o, "uid", json_object_new_int64(r->uid));
-	json_object_object_add(o, "user", json_object_new_string(r->user));
-	json_object_object_add(o, "partition",
-			       json_object_new_string(r->partition));
-	json_object_object_add(o, "node", json_object_new_string(r->node));
-	json_object_object_add(o, "boot_id",
-			       json_object_new_string(r->boot_id));
-	json_object_object_add(
-	    o, "requested",
-	    r->requested[0] ? json_object_new_string(r->requested) : NULL);
-	json_object_object_add(o, "profile",
-			       json_object_new_string(r->profile));
-	json_object_object_add(o, "status", json_object_new_string(r->status));
-	json_object_object_add(o, "reason", json_object_new_string(r->reason));
-	json_object_object_add(o, "slurmd", json_object_new_string(r->slurmd));
-	json_object_object_add(o, "started", json_object_new_int64(r->started));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-	record_path(path, sizeof(path), cfg, r->job_id);
-	rc = write_private_file(path, text, err);
-	json_object_put(o);
-	return rc;
-}
-
-/* -ENOENT when there is no record for @job_id. */
-static int record_load(const struct msr_config *cfg, const char *job_id,
-		       struct job_record *r, struct msr_err *err)
-{
-	char path[MSR_CONFIG_PATH_MAX + 64];
-	struct json_object *o = NULL, *v;
-	char *text = NULL;
-	size_t len;
-	const char *s;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	record_path(path, sizeof(path), cfg, job_id);
-	rc = check_private_file(path, err);
-	if (rc < 0)
-		return rc;
-	rc = msr_read_file(path, RECORD_MAX, &text, &len, err);
-	if (rc < 0)
-		goto fail;
-	o = json_tokener_parse(text);
-	rc = msr_err_set(err, -EBADMSG, "%s: not a valid job record", path);
-	if (!o || !json_object_is_type(o, json_type_object))
-		goto fail;
-	s = json_str(o, "format");
-	if (!s || strcmp(s, JOB_RECORD_FMT) != 0)
-		goto fail;
-#define COPY_FIELD(field)                                      \
-	do {                                                   \
-		s = json_str(o, #field);                       \
-		if (!s || strlen(s) >= sizeof(r->field))       \
-			goto fail;                             \
-		snprintf(r->field, sizeof(r->field), "%s", s); \
-	} while (0)
-	COPY_FIELD(job_id);
-	COPY_FIELD(user);
-	COPY_FIELD(partition);
-	COPY_FIELD(node);
-	COPY_FIELD(boot_id);
-	COPY_FIELD(profile);
-	COPY_FIELD(status);
-	COPY_FIELD(reason);
-#undef COPY_FIELD
-	s = json_str(o, "requested");
-	if (s)
-		snprintf(r->requested, sizeof(r->requested), "%s", s);
-	s = json_str(o, "slurmd");
-	if (s)
-		snprintf(r->slurmd, sizeof(r->slurmd), "%.63s", s);
-	if (!json_object_object_get_ex(o, "uid", &v) ||
-	    !json_object_is_type(v, json_type_int))
-		goto fail;
-	r->uid = (uint32_t)json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "started", &v))
-		r->started = json_object_get_int64(v);
-	if (strcmp(r->job_id, job_id) != 0)
-		goto fail;
-	rc = 0;
-fail:
-	json_object_put(o);
-	free(text);
-	return rc;
-}
-
-/*
- * A job still using the snapshot: recorded, not released, and alive (a
- * slurmstepd of it runs, or the slurmd that ran its prolog still runs).
- */
-static bool record_is_live(const struct msr_config *cfg, const char *job_id)
-{
-	char self[64];
-	struct job_record rec;
-	struct msr_err err = {{0}};
-
-	if (record_load(cfg, job_id, &rec, &err) < 0)
-		return false;
-	if (strcmp(rec.status, "released") == 0)
-		return false;
-	if (job_is_live(job_id))
-		return true;
-	slurmd_instance(self, sizeof(self));
-	return self[0] && strcmp(self, rec.slurmd) == 0;
-}
-
-static void record_remove(const struct msr_config *cfg, const char *job_id)
-{
-	char path[MSR_CONFIG_PATH_MAX + 64];
-
-	record_path(path, sizeof(path), cfg, job_id);
-	if (unlink(path) < 0 && errno != ENOENT)
-		LOG_ERR("cannot remove %s: %s", path, strerror(errno));
-}
-
-/*
- * The job's epilog ran but failed: its record no longer counts as a live
- * user of the snapshot (else the kept snapshot would wait for this slurmd
- * to restart), but stays beside it as ID.json.failed for inspection.
- */
-static void retire_record(const struct msr_config *cfg, const char *job_id)
-{
-	char path[MSR_CONFIG_PATH_MAX + 64], kept[MSR_CONFIG_PATH_MAX + 80];
-
-	record_path(path, sizeof(path), cfg, job_id);
-	snprintf(kept, sizeof(kept), "%s.failed", path);
-	if (rename(path, kept) < 0 && errno != ENOENT)
-		LOG_ERR("cannot rename %s: %s", path, strerror(errno));
-}
-
-/* Job ids with a record, except @skip (may be NULL). */
-static int record_list(const struct msr_config *cfg, const char *skip,
-		       char (**ids)[32], size_t *n, struct msr_err *err)
-{
-	char path[MSR_CONFIG_PATH_MAX + 16];
-	char(*list)[32] = NULL;
-	size_t count = 0;
-	struct dirent *de;
-	DIR *d;
-
-	path_in(path, sizeof(path), cfg, "jobs");
-	d = opendir(path);
-	if (!d)
-		return msr_err_set(err, -errno, "%s: %s", path,
-				   strerror(errno));
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (len <= 5 || len - 5 >= 32 ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		char(*grown)[32] = realloc(list, (count + 1) * sizeof(*list));
-
-		if (!grown) {
-			closedir(d);
-			free(list);
-			return msr_err_set(err, -ENOMEM, "out of memory");
-		}
-		list = grown;
-		memcpy(list[count], de->d_name, len - 5);
-		list[count][len - 5] = '\0';
-		if (skip && strcmp(list[count], skip) == 0)
-			continue;
-		count++;
-	}
-	closedir(d);
-	*ids = list;
-	*n = count;
-	return 0;
-}
-
-/* ---- allowlists --------------------------------------------------------- */
-
-/* A path, or a directory holding al_<FF>_<M> for this CPU. */
-static int resolve_list_path(const struct msr_config *cfg, const char *path,
-			     char *out, size_t cap, struct msr_err *err)
-{
-	struct msr_cpu_id id;
-	struct stat sb;
-	char name[64];
-	int rc;
-
-	if (stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
-		snprintf(out, cap, "%s", path);
-		return 0;
-	}
-	rc = msr_cpu_identify(cfg->cpuinfo_file, &id, err);
-	if (rc < 0)
-		return rc;
-	msr_allowlist_name(&id, name, sizeof(name));
-	snprintf(out, cap, "%s/%s", path, name);
-	return 0;
-}
-
-static int load_baseline(const struct msr_config *cfg, struct msr_allowlist *al,
-			 char *used, size_t cap, struct msr_err *err)
-{
-	int rc;
-
-	if (strcmp(cfg->baseline, "auto") == 0)
-		rc = resolve_list_path(cfg, cfg->allowlist_dir, used, cap, err);
-	else
-		rc = resolve_list_path(cfg, cfg->baseline, used, cap, err);
-	if (rc < 0)
-		return rc;
-	return msr_allowlist_load(used, al, err);
-}
-
-/*
- * A profile whose overlay directory has no file for this CPU model is not
- * available on this node: refused like a profile the partition does not
- * permit, rather than failing the prolog.
- */
-static bool profile_available(const struct msr_config *cfg, const char *profile,
-			      char *why, size_t cap)
-{
-	const struct msr_profile *p = msr_config_profile(cfg, profile);
-	char path[MSR_CONFIG_PATH_MAX + 64];
-	struct msr_err err = {{0}};
-	struct stat sb;
-
-	for (size_t i = 0; p && i < p->noverlays; i++) {
-		if (stat(p->overlays[i], &sb) < 0 || !S_ISDIR(sb.st_mode))
-			continue;
-		if (resolve_list_path(cfg, p->overlays[i], path, sizeof(path),
-				      &err) < 0 ||
-		    access(path, F_OK) < 0) {
-			snprintf(why, cap,
-				 "profile '%s' is not available on this node's "
-				 "CPU model (no %.1000s)",
-				 profile, path);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Baseline merged with every overlay of @profile. */
-static int build_job_list(const struct msr_config *cfg, const char *profile,
-			  const struct msr_allowlist *baseline,
-			  struct msr_allowlist *out, char *desc, size_t cap,
-			  struct msr_err *err)
-{
-	const struct msr_profile *p = msr_config_profile(cfg, profile);
-	struct msr_allowlist acc = {0};
-	size_t used = strlen(desc);
-	int rc;
-
-	if (!p)
-		return msr_err_set(err, -ENOENT, "unknown profile '%s'",
-				   profile);
-	rc = msr_allowlist_merge(baseline, &acc, out, err);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < p->noverlays; i++) {
-		char path[MSR_CONFIG_PATH_MAX + 64];
-		struct msr_allowlist overlay = {0}, merged = {0};
-
-		rc = resolve_list_path(cfg, p->overlays[i], path, sizeof(path),
-				       err);
-		if (rc < 0)
-			goto fail;
-		rc = msr_allowlist_load(path, &overlay, err);
-		if (rc < 0)
-			goto fail;
-		rc = msr_allowlist_merge(out, &overlay, &merged, err);
-		msr_allowlist_free(&overlay);
-		if (rc < 0)
-			goto fail;
-		msr_allowlist_free(out);
-		*out = merged;
-		if (used < cap)
-			used += (size_t)snprintf(desc + used, cap - used,
-						 " + %s", path);
-	}
-	return 0;
-fail:
-	msr_allowlist_free(out);
-	return rc;
-}
-
-/*
- * Is @want already the live list?  Then installing it again would change
- * nothing (on a file-backed tree it would cost two fsyncs).
- */
-static bool allowlist_is_live(struct msr_dev *dev,
-			      const struct msr_allowlist *want)
-{
-	struct msr_allowlist live = {0};
-	struct msr_err err = {{0}};
-	bool same;
-
-	if (msr_dev_allowlist_read(dev, &live, &err) < 0)
-		return false;
-	same = live.count == want->count;
-	for (size_t i = 0; same && i < live.count; i++)
-		same = live.entries[i].msr == want->entries[i].msr &&
-		       live.entries[i].wmask == want->entries[i].wmask;
-	msr_allowlist_free(&live);
-	return same;
-}
-
-/* Put the baseline back; logs and returns an error when that fails. */
-static int reinstall_baseline(const struct msr_config *cfg, struct msr_dev *dev)
-{
-	struct msr_allowlist base = {0};
-	struct msr_err err = {{0}};
-	char used[MSR_CONFIG_PATH_MAX + 64];
-	int rc;
-
-	rc = load_baseline(cfg, &base, used, sizeof(used), &err);
-	if (rc == 0 && !allowlist_is_live(dev, &base))
-		rc = msr_dev_allowlist_install(dev, &base, &err);
-	msr_allowlist_free(&base);
-	if (rc < 0)
-		LOG_ERR("cannot reinstall the baseline allowlist: %s", err.msg);
-	return rc;
-}
-
-/* ---- finishing a snapshot: restore, verify, archive --------------------- */
-
-static void failure_marker(const struct msr_config *cfg, const char *job_id,
-			   const char *text)
-{
-	char path[MSR_CONFIG_PATH_MAX + 64];
-	struct msr_err err = {{0}};
-
-	snprintf(path, sizeof(path), "%s/FAILED-job%s", cfg->state_dir, job_id);
-	if (msr_write_file_atomic(path, text, strlen(text), 0600, &err) < 0)
-		LOG_ERR("cannot leave failure marker %s: %s", path, err.msg);
-}
-
-static struct json_object *hex64(uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)v);
-	return json_object_new_string(buf);
-}
-
-static struct json_object *hex32(uint32_t v)
-{
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "0x%08x", v);
-	return json_object_new_string(buf);
-}
-
-/* Finished state files: STAMP-jobID-RESULT.json (".json.failed" are kept). */
-static int is_archive_json(const struct dirent *de)
-{
-	size_t len = strlen(de->d_name);
-
-	return len > 5 && strcmp(de->d_name + len - 5, ".json") == 0;
-}
-
-/* Oldest first: by the UTC stamp, then numerically by job id. */
-static int archive_order(const struct dirent **a, const struct dirent **b)
-{
-	const char *ja = strstr((*a)->d_name, "-job");
-	const char *jb = strstr((*b)->d_name, "-job");
-	int c = strncmp((*a)->d_name, (*b)->d_name, 16);
-
-	if (c || !ja || !jb)
-		return c ? c : strcmp((*a)->d_name, (*b)->d_name);
-	unsigned long long na = strtoull(ja + 4, NULL, 10);
-	unsigned long long nb = strtoull(jb + 4, NULL, 10);
-
-	if (na != nb)
-		return na < nb ? -1 : 1;
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/* Keep the newest KeepArchives finished state files. */
-static void prune_archive(const struct msr_config *cfg)
-{
-	char dir[MSR_CONFIG_PATH_MAX + 16];
-	struct dirent **names = NULL;
-	int n;
-
-	path_in(dir, sizeof(dir), cfg, "archive");
-	n = scandir(dir, &names, is_archive_json, archive_order);
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		if (i < n - (int)cfg->keep_archives) {
-			char path[MSR_CONFIG_PATH_MAX + 300];
-
-			snprintf(path, sizeof(path), "%s/%s", dir,
-				 names[i]->d_name);
-			if (unlink(path) < 0)
-				LOG_ERR("cannot prune %s: %s", path,
-					strerror(errno));
-		}
-		free(names[i]);
-	}
-	free(names);
-}
-
-static int archive_state(const struct msr_config *cfg, struct msr_state *st,
-			 const char *job_id, const char *result,
-			 struct msr_err *err)
-{
-	char path[MSR_CONFIG_PATH_MAX + 128], stamp[32];
-	int rc;
-
-	utc_stamp(stamp, sizeof(stamp), time(NULL));
-	snprintf(path, sizeof(path), "%s/archive/%s-job%s-%s.json",
-		 cfg->state_dir, stamp, job_id, result);
-	rc = write_state_file(path, st, err);
-	if (rc < 0)
-		return rc;
-	prune_archive(cfg);
-	return 0;
-}
-
-/*
- * The part of @saved to write back: every MSR the job changed on some CPU
- * (@diff, from comparing @saved with @now) or that cannot be read now.
- * The rest was just read back equal, so rewriting and re-verifying it
- * would only cost time.  @part borrows @saved's arrays; free only
- * part->msrs.
- */
-static int changed_subset(const struct msr_state *saved,
-			  const struct msr_state *now,
-			  const struct msr_report *diff, struct msr_state *part,
-			  struct msr_err *err)
-{
-	bool comparable =
-	    now->nmsrs == saved->nmsrs && now->ncpus == saved->ncpus;
-
-	*part = *saved;
-	part->outcome = NULL;
-	part->msrs =
-	    calloc(saved->nmsrs ? saved->nmsrs : 1, sizeof(*part->msrs));
-	if (!part->msrs)
-		return msr_err_set(err, -ENOMEM, "out of memory");
-	part->nmsrs = 0;
-	for (size_t i = 0; i < saved->nmsrs; i++) {
-		bool take =
-		    !comparable || now->msrs[i].msr != saved->msrs[i].msr;
-
-		for (size_t k = 0; !take && k < diff->count; k++)
-			take = diff->items[k].msr == saved->msrs[i].msr;
-		for (size_t c = 0; !take && c < now->ncpus; c++)
-			take = now->msrs[i].errs[c] != 0;
-		if (take)
-			part->msrs[part->nmsrs++] = saved->msrs[i];
-	}
-	return 0;
-}
-
-/*
- * The last job out (or a recovery): put every saved value back under the
- * snapshot's own list, verify, reinstall the baseline, archive with the
- * outcome.  On failure the snapshot stays in place for a later retry and
- * a failure marker is left.  @jobs are the job ids that used the snapshot.
- */
-static int finish_snapshot(const struct msr_config *cfg,
-			   const struct msr_job_ctx *job, struct msr_state *st,
-			   const char *result, struct json_object *jobs,
-			   struct event *ev)
-{
-	char snap[MSR_CONFIG_PATH_MAX + 16];
-	struct msr_allowlist list = {0};
-	struct msr_dev *dev = NULL;
-	struct msr_state *now = NULL;
-	struct msr_report changed = {0}, rep = {0}, vrep = {0};
-	struct msr_state partial = {0};
-	struct msr_err err = {{0}};
-	struct json_object *outcome = NULL, *arr;
-	char *marker = NULL;
-	size_t mlen = 0;
-	FILE *mf = NULL;
-	int rc, restore_rc = 0;
-
-	ev->ncpus = st->ncpus;
-	ev->nmsrs = st->nmsrs;
-	path_in(snap, sizeof(snap), cfg, SNAPSHOT_NAME);
-	rc = msr_dev_open(cfg->device_dir, &dev, &err);
-	if (rc < 0)
-		goto fail;
-	/* The job's list makes every saved MSR writable again. */
-	rc = msr_allowlist_parse(st->allowlist_text, strlen(st->allowlist_text),
-				 snap, &list, &err);
-	if (rc < 0)
-		goto fail;
-	if (!allowlist_is_live(dev, &list)) {
-		rc = msr_dev_allowlist_install(dev, &list, &err);
-		if (rc < 0)
-			goto fail;
-	}
-	rc = msr_snapshot(dev, &list, st->allowlist_path,
-			  MSR_SNAP_WRITABLE_ONLY, &now, &err);
-	if (rc < 0)
-		goto fail;
-	rc = msr_state_diff(st, now, &changed, &err);
-	if (rc < 0)
-		goto fail;
-	rc = changed_subset(st, now, &changed, &partial, &err);
-	if (rc < 0)
-		goto fail;
-	restore_rc = msr_restore(dev, &partial, &rep, &err);
-	if (restore_rc < 0 && rep.count == 0) {
-		rc = restore_rc;
-		goto fail;
-	}
-	if (restore_rc < 0) {
-		/*
-		 * What counts is the value left behind: verify reads each one
-		 * back, so a failed write shows the value actually in place
-		 * (and a failed write of a value already right is no failure).
-		 */
-		restore_rc = msr_verify(dev, &partial, &vrep, &err);
-		if (restore_rc < 0 && vrep.count == 0) {
-			rc = restore_rc;
-			goto fail;
-		}
-		for (size_t i = 0; i < vrep.count; i++) {
-			for (size_t k = 0; k < rep.count && !vrep.items[i].err;
-			     k++) {
-				if (rep.items[k].cpu == vrep.items[i].cpu &&
-				    rep.items[k].msr == vrep.items[i].msr)
-					vrep.items[i].err = rep.items[k].err;
-			}
-		}
-	}
-
-	outcome = json_object_new_object();
-	if (!outcome) {
-		rc = msr_err_set(&err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	json_object_object_add(
-	    outcome, "result",
-	    json_object_new_string(restore_rc < 0 ? "restore-failed" : result));
-	json_object_object_add(outcome, "time",
-			       json_object_new_int64(time(NULL)));
-	json_object_object_add(outcome, "node",
-			       json_object_new_string(job->node));
-	json_object_object_add(outcome, "by_job",
-			       json_object_new_string(job->job_id));
-	json_object_object_add(outcome, "jobs", json_object_get(jobs));
-	arr = json_object_new_array();
-	for (size_t i = 0; i < changed.count; i++) {
-		const struct msr_mismatch *m = &changed.items[i];
-		struct json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "cpu", json_object_new_int(m->cpu));
-		json_object_object_add(c, "msr", hex32(m->msr));
-		json_object_object_add(c, "saved", hex64(m->expected));
-		json_object_object_add(c, "found", hex64(m->actual));
-		json_object_array_add(arr, c);
-	}
-	json_object_object_add(outcome, "changed", arr);
-	json_object_object_add(outcome, "written",
-			       json_object_new_int64((int64_t)rep.written));
-	json_object_object_add(outcome, "unreadable",
-			       json_object_new_int64((int64_t)rep.unreadable));
-	arr = json_object_new_array();
-	mf = open_memstream(&marker, &mlen);
-	for (size_t i = 0; i < vrep.count; i++) {
-		const struct msr_mismatch *m = &vrep.items[i];
-		struct json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "cpu", json_object_new_int(m->cpu));
-		json_object_object_add(c, "msr", hex32(m->msr));
-		json_object_object_add(c, "expected", hex64(m->expected));
-		json_object_object_add(c, "actual", hex64(m->actual));
-		json_object_object_add(
-		    c, "error",
-		    m->err ? json_object_new_string(msr_op_strerror(m->err))
-			   : NULL);
-		json_object_array_add(arr, c);
-		LOG_ERR("restore failed on %s: cpu %d msr 0x%08x expected "
-			"0x%016llx actual 0x%016llx%s%s",
-			job->node, m->cpu, m->msr,
-			(unsigned long long)m->expected,
-			(unsigned long long)m->actual, m->err ? ": " : "",
-			m->err ? msr_op_strerror(m->err) : "");
-		if (mf)
-			fprintf(mf,
-				"cpu %d msr 0x%08x expected 0x%016llx actual "
-				"0x%016llx%s%s\n",
-				m->cpu, m->msr, (unsigned long long)m->expected,
-				(unsigned long long)m->actual,
-				m->err ? " " : "",
-				m->err ? msr_op_strerror(m->err) : "");
-	}
-	if (mf)
-		fclose(mf);
-	json_object_object_add(outcome, "failures", arr);
-	ev->changed = changed.count;
-	ev->restored = rep.written;
-	ev->failures = vrep.count;
-
-	rc = reinstall_baseline(cfg, dev);
-	if (restore_rc < 0) {
-		char head[MSR_CONFIG_PATH_MAX + 512];
-
-		snprintf(head, sizeof(head),
-			 "msr-safe: restore of %s failed on node %s (job %s): "
-			 "%zu value(s) not restored; state kept\n",
-			 snap, job->node, job->job_id, vrep.count);
-		size_t hl = strlen(head), bl = marker ? mlen : 0;
-		char *full = malloc(hl + bl + 1);
-
-		if (full) {
-			memcpy(full, head, hl);
-			if (bl)
-				memcpy(full + hl, marker, bl);
-			full[hl + bl] = '\0';
-			failure_marker(cfg, job->job_id, full);
-			free(full);
-		}
-		/* Keep the snapshot as it was; the outcome goes in a copy. */
-		json_object_put(st->outcome);
-		st->outcome = json_object_get(outcome);
-		{
-			char path[MSR_CONFIG_PATH_MAX + 128], stamp[32];
-			struct msr_err e2 = {{0}};
-
-			utc_stamp(stamp, sizeof(stamp), time(NULL));
-			snprintf(
-			    path, sizeof(path),
-			    "%s/archive/%s-job%s-restore-failed.json.failed",
-			    cfg->state_dir, stamp, job->job_id);
-			write_state_file(path, st, &e2);
-		}
-		snprintf(ev->message, sizeof(ev->message),
-			 "%zu value(s) not restored", vrep.count);
-		ev->outcome = "restore-failed";
-		LOG_ERR("restore failed on node %s: %zu value(s) not restored; "
-			"kept %s",
-			job->node, vrep.count, snap);
-		rc = -EIO;
-		goto out;
-	}
-	if (rc < 0) {
-		failure_marker(cfg, job->job_id,
-			       "msr-safe: values restored but the baseline "
-			       "allowlist could not be reinstalled\n");
-		snprintf(ev->message, sizeof(ev->message),
-			 "baseline reinstall failed");
-		ev->outcome = "failed";
-		goto out;
-	}
-	json_object_put(st->outcome);
-	st->outcome = json_object_get(outcome);
-	rc = archive_state(cfg, st, job->job_id, result, &err);
-	if (rc < 0)
-		goto fail;
-	if (unlink(snap) < 0) {
-		rc = msr_err_set(&err, -errno, "cannot remove %s: %s", snap,
-				 strerror(errno));
-		goto fail;
-	}
-	ev->outcome = result;
-	rc = 0;
-	goto out;
-fail:
-	LOG_ERR("restore on node %s (job %s) failed: %s", job->node,
-		job->job_id, err.msg);
-	snprintf(ev->message, sizeof(ev->message), "%s", err.msg);
-	ev->outcome = "failed";
-	{
-		char text[WHY_MAX + 64];
-
-		snprintf(text, sizeof(text), "msr-safe: %s\n", err.msg);
-		failure_marker(cfg, job->job_id, text);
-	}
-	if (dev)
-		reinstall_baseline(cfg, dev);
-out:
-	free(marker);
-	json_object_put(outcome);
-	msr_report_free(&changed);
-	msr_report_free(&rep);
-	msr_report_free(&vrep);
-	free(partial.msrs);
-	msr_state_free(now);
-	msr_allowlist_free(&list);
-	msr_dev_close(dev);
-	return rc;
-}
-
-/*
- * Load STATE/snapshot.json after checking it is ours to trust.  Returns
- * -ENOENT when there is none; any other error means a corrupted or unsafe
- * state file.
- */
-static int load_snapshot(const struct msr_config *cfg, struct msr_state **st,
-			 struct msr_err *err)
-{
-	char path[MSR_CONFIG_PATH_MAX + 16];
-	int rc;
-
-	path_in(path, sizeof(path), cfg, SNAPSHOT_NAME);
-	rc = check_private_file(path, err);
-	if (rc < 0)
-		return rc;
-	rc = msr_state_load(path, st, err);
-	if (rc < 0)
-		return rc;
-	if (!(*st)->has_job || !(*st)->allowlist_text) {
-		msr_state_free(*st);
-		*st = NULL;
-		return msr_err_set(err, -EBADMSG, "%s: has no job or allowlist",
-				   path);
-	}
-	return 0;
-}
+#include "msr_joblist.h"
+#include "msr_live.h"
+#include "msr_log.h"
+#include "msr_record.h"
+#include "msr_restore.h"
+#include "msr_statedir.h"
+
+/* The profile recorded for jobs on a node whose profile was withdrawn. */
+#define SHARED_PROFILE "baseline"
 
 static void corrupt(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		    const char *what, const struct msr_err *err,
@@ -1158,7 +74,26 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		LOG_ERR("%s", err.msg);
 		return rc;
 	}
-	rc = load_snapshot(cfg, &st, &err);
+	rc = load_snapshot(cfg, job->node, &st, &err);
+	if (rc == -EBADMSG) {
+		char moved[MSR_CONFIG_PATH_MAX + 128];
+		struct msr_err why = err;
+
+		if (retire_unreadable(cfg, moved, sizeof(moved), &err) == 0) {
+			LOG_INFO("moved an unreadable snapshot from an earlier "
+				 "boot to %s unrestored (%s)",
+				 moved, why.msg);
+			ev.outcome = "stale";
+			snprintf(ev.message, sizeof(ev.message),
+				 "unreadable snapshot from an earlier boot "
+				 "moved to %.1000s unrestored: %.400s",
+				 moved, why.msg);
+			audit(cfg, job, &ev);
+			rc = -ENOENT;
+		} else {
+			err = why;
+		}
+	}
 	if (rc == -ENOENT) {
 		/* Records without a snapshot are left-overs of a crash. */
 		for (size_t i = 0; i < nids; i++) {
@@ -1235,7 +170,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	}
 	LOG_INFO("restoring a snapshot left by job %s (its epilog never ran)",
 		 st->job.id);
-	rc = finish_snapshot(cfg, job, st, "recovered", jobs, &ev);
+	rc = finish_snapshot(job, st, "recovered", jobs, &ev);
 	if (rc == 0) {
 		for (size_t i = 0; i < nids; i++)
 			record_remove(cfg, ids[i]);
@@ -1252,30 +187,6 @@ out:
 	return rc;
 }
 
-/* ---- prolog ------------------------------------------------------------- */
-
-static void fill_record(struct job_record *r, const struct msr_job_ctx *job,
-			const char *boot_id, const char *profile,
-			const char *why)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->job_id, sizeof(r->job_id), "%s", job->job_id);
-	r->uid = job->uid;
-	snprintf(r->user, sizeof(r->user), "%s", job->user);
-	snprintf(r->partition, sizeof(r->partition), "%s", job->partition);
-	snprintf(r->node, sizeof(r->node), "%s", job->node);
-	snprintf(r->boot_id, sizeof(r->boot_id), "%s", boot_id);
-	if (job->has_request)
-		snprintf(r->requested, sizeof(r->requested), "%s",
-			 job->requested);
-	snprintf(r->profile, sizeof(r->profile), "%.63s", profile);
-	snprintf(r->status, sizeof(r->status), "%s",
-		 why[0] ? "refused" : "active");
-	snprintf(r->reason, sizeof(r->reason), "%s", why);
-	slurmd_instance(r->slurmd, sizeof(r->slurmd));
-	r->started = time(NULL);
-}
-
 /* A fresh snapshot under this job's list; on failure the baseline is back. */
 static int take_snapshot(const struct msr_config *cfg,
 			 const struct msr_job_ctx *job, const char *boot_id,
@@ -1283,9 +194,9 @@ static int take_snapshot(const struct msr_config *cfg,
 			 struct msr_err *err)
 {
 	char snap[MSR_CONFIG_PATH_MAX + 16];
-	char base_path[MSR_CONFIG_PATH_MAX + 64];
 	char desc[MSR_CONFIG_PATH_MAX];
-	struct msr_allowlist base = {0}, list = {0};
+	struct node_setup ns = {0};
+	struct msr_allowlist list = {0};
 	struct msr_dev *dev = NULL;
 	struct msr_state *st = NULL;
 	bool installed = false;
@@ -1293,15 +204,19 @@ static int take_snapshot(const struct msr_config *cfg,
 	int rc;
 
 	path_in(snap, sizeof(snap), cfg, SNAPSHOT_NAME);
-	rc = load_baseline(cfg, &base, base_path, sizeof(base_path), err);
+	rc = node_setup_from_config(cfg, &ns, err);
 	if (rc < 0)
 		goto fail;
-	snprintf(desc, sizeof(desc), "%.4000s", base_path);
-	rc =
-	    build_job_list(cfg, profile, &base, &list, desc, sizeof(desc), err);
+	snprintf(desc, sizeof(desc), "%.4000s", ns.baseline_path);
+	rc = build_job_list(cfg, profile, &ns.baseline, &list, desc,
+			    sizeof(desc), err);
 	if (rc < 0)
 		goto fail;
-	rc = msr_dev_open(cfg->device_dir, &dev, err);
+	/* Before the snapshot: whoever restores it needs this. */
+	rc = node_setup_write(cfg, job, &ns, err);
+	if (rc < 0)
+		goto fail;
+	rc = msr_dev_open(ns.device_dir, &dev, err);
 	if (rc < 0)
 		goto fail;
 	installed = true;
@@ -1334,7 +249,7 @@ static int take_snapshot(const struct msr_config *cfg,
 	snprintf(st->job.partition, sizeof(st->job.partition), "%s",
 		 job->partition);
 	snprintf(st->job.profile, sizeof(st->job.profile), "%.63s", profile);
-	rc = write_state_file(snap, st, err);
+	rc = msr_state_save(snap, st, STATE_WRITE, err);
 	if (rc < 0)
 		goto fail;
 	ev->ncpus = st->ncpus;
@@ -1344,20 +259,57 @@ static int take_snapshot(const struct msr_config *cfg,
 	goto out;
 fail:
 	if (installed)
-		reinstall_baseline(cfg, dev);
+		reinstall_baseline(dev, &ns.baseline);
 out:
 	msr_state_free(st);
 	msr_dev_close(dev);
 	msr_allowlist_free(&list);
-	msr_allowlist_free(&base);
+	node_setup_free(&ns);
 	return rc;
+}
+
+/*
+ * A job arriving on a node where @shared's jobs are live.  Nobody who did
+ * not ask for a profile is refused; a job that asked for one beyond the
+ * baseline is (it needs the node to itself); and a profile beyond the
+ * baseline that the running job holds is withdrawn (the baseline goes
+ * back): from now on every job here has the baseline, so no co-located
+ * process can use another job's profile.  Sets @why for a refusal and
+ * @note for the audit line; the profile recorded for the job is returned.
+ */
+static const char *join_shared(const struct msr_job_ctx *job,
+			       const struct msr_state *shared, const char *want,
+			       char *why, size_t cap, char *note,
+			       size_t note_cap, struct msr_err *err)
+{
+	const struct msr_config *cfg = job->cfg;
+
+	if (!why[0] && job->has_request && profile_elevated(cfg, want))
+		snprintf(why, cap,
+			 "profile '%s' needs node %s to itself, but job %s "
+			 "is running there; submit with --exclusive",
+			 want, job->node, shared->job.id);
+	if (!profile_elevated(cfg, shared->job.profile))
+		return shared->job.profile;
+	if (reinstall_node_baseline(job) < 0) {
+		msr_err_set(err, -EIO,
+			    "cannot withdraw profile '%s' of job %s for job %s",
+			    shared->job.profile, shared->job.id, job->job_id);
+		return NULL;
+	}
+	snprintf(note, note_cap,
+		 "node shared with job %s: its profile '%s' is withdrawn "
+		 "(baseline only from now on)",
+		 shared->job.id, shared->job.profile);
+	LOG_INFO("job %s: %s", job->job_id, note);
+	return SHARED_PROFILE;
 }
 
 int msr_job_prolog(const struct msr_job_ctx *job)
 {
 	const struct msr_config *cfg = job->cfg;
 	struct event ev = {.kind = "prolog", .outcome = "failed"};
-	char boot_id[64], why[WHY_MAX] = "";
+	char boot_id[64], why[WHY_MAX] = "", note[512] = "";
 	const char *want, *profile;
 	struct msr_state *shared = NULL;
 	struct job_record rec;
@@ -1387,13 +339,12 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 		profile = msr_config_partition_default(cfg, job->partition);
 
 	if (shared) {
-		profile = shared->job.profile;
-		if (!why[0] && strcmp(want, shared->job.profile) != 0)
-			snprintf(why, sizeof(why),
-				 "profile '%s' conflicts with profile '%s' of "
-				 "job %s already running on node %s",
-				 want, shared->job.profile, shared->job.id,
-				 job->node);
+		profile = join_shared(job, shared, want, why, sizeof(why), note,
+				      sizeof(note), &err);
+		if (!profile) {
+			rc = -EIO;
+			goto fail;
+		}
 		ev.ncpus = shared->ncpus;
 		ev.nmsrs = shared->nmsrs;
 	} else {
@@ -1406,27 +357,24 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	if (rc < 0) {
 		if (!shared) {
 			char snap[MSR_CONFIG_PATH_MAX + 16];
-			struct msr_dev *dev = NULL;
-			struct msr_err e2 = {{0}};
 
 			/* Nothing ran yet: undo the snapshot and list. */
 			path_in(snap, sizeof(snap), cfg, SNAPSHOT_NAME);
 			unlink(snap);
-			if (msr_dev_open(cfg->device_dir, &dev, &e2) == 0) {
-				reinstall_baseline(cfg, dev);
-				msr_dev_close(dev);
-			}
+			reinstall_node_baseline(job);
 		}
 		goto fail;
 	}
 	ev.profile = profile;
 	if (why[0]) {
 		ev.outcome = "refused";
-		snprintf(ev.message, sizeof(ev.message), "%s", why);
+		snprintf(ev.message, sizeof(ev.message), "%s%s%.512s", why,
+			 note[0] ? "; " : "", note);
 		LOG_INFO("job %s refused: %s (its steps will fail)",
 			 job->job_id, why);
 	} else {
 		ev.outcome = shared ? "joined" : "ok";
+		snprintf(ev.message, sizeof(ev.message), "%s", note);
 	}
 	audit(cfg, job, &ev);
 	msr_state_free(shared);
@@ -1444,7 +392,28 @@ fail:
 	return rc < 0 ? rc : -EIO;
 }
 
-/* ---- epilog ------------------------------------------------------------- */
+/*
+ * Every epilog that fails before finish_snapshot() ends here (that one
+ * does the same itself): the node's baseline goes back, so no job's
+ * writable profile stays live behind a failure; the job's record stops
+ * counting as a live user of the snapshot (else every later job would
+ * wait behind it); the marker says what to do; the audit log gets its
+ * line.  @marker is NULL when corrupt() already left one.
+ */
+static void epilog_failed(const struct msr_job_ctx *job, const char *marker,
+			  struct event *ev)
+{
+	const struct msr_config *cfg = job->cfg;
+
+	if (reinstall_node_baseline(job) < 0)
+		snprintf(ev->message + strlen(ev->message),
+			 sizeof(ev->message) - strlen(ev->message),
+			 "; the baseline allowlist could not be reinstalled");
+	if (marker)
+		failure_marker(cfg, job->job_id, marker);
+	retire_record(cfg, job->job_id);
+	audit(cfg, job, ev);
+}
 
 int msr_job_epilog(const struct msr_job_ctx *job)
 {
@@ -1461,8 +430,19 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	struct stat sb;
 	int lock = -1, rc;
 
-	if (lstat(cfg->state_dir, &sb) < 0 && errno == ENOENT)
-		return 0; /* never ran a prolog here */
+	if (job->config_error)
+		LOG_ERR("the site configuration does not parse (%s): putting "
+			"job %s's MSRs back from what its prolog recorded",
+			job->config_error, job->job_id);
+	if (lstat(cfg->state_dir, &sb) < 0 && errno == ENOENT) {
+		if (!job->config_error)
+			return 0; /* never ran a prolog here */
+		LOG_ERR("epilog for job %s on node %s failed: %s does not "
+			"exist, so whether the job left MSRs changed is "
+			"unknown",
+			job->job_id, job->node, cfg->state_dir);
+		return -ENOENT;
+	}
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
@@ -1472,26 +452,48 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	rc = record_load(cfg, job->job_id, &rec, &err);
 	if (rc < 0 && rc != -ENOENT) {
 		corrupt(cfg, job, "epilog", &err, &ev);
-		goto failed;
+		epilog_failed(job, NULL, &ev);
+		goto out;
 	}
 	have_rec = rc == 0;
-	rc = load_snapshot(cfg, &st, &err);
+	if (!have_rec && job->config_error) {
+		/* Not knowing the state dir for sure, "nothing" is no answer.
+		 */
+		rc =
+		    msr_err_set(&err, -ENOENT,
+				"no record of job %s in %s and the site "
+				"configuration does not parse: %s",
+				job->job_id, cfg->state_dir, job->config_error);
+		goto fail;
+	}
+	if (!have_rec) {
+		/*
+		 * The prolog writes the record last (and undoes the snapshot
+		 * when it cannot): no record, nothing of this job's to put
+		 * back.  A snapshot that is there is another job's, or a
+		 * failed prolog's leftover that the next prolog deals with.
+		 */
+		ev.outcome = "none";
+		snprintf(ev.message, sizeof(ev.message),
+			 "no record of the job");
+		audit(cfg, job, &ev);
+		rc = 0;
+		goto out;
+	}
+	rc = load_snapshot(cfg, job->node, &st, &err);
 	if (rc == -ENOENT) {
 		/* No state: nothing to restore (e.g. already recovered). */
-		if (have_rec)
-			record_remove(cfg, job->job_id);
-		close(lock);
-		return 0;
+		record_remove(cfg, job->job_id);
+		ev.outcome = "none";
+		snprintf(ev.message, sizeof(ev.message), "no snapshot");
+		audit(cfg, job, &ev);
+		rc = 0;
+		goto out;
 	}
 	if (rc < 0) {
 		corrupt(cfg, job, "epilog", &err, &ev);
-		goto failed;
-	}
-	if (!have_rec && strcmp(st->job.id, job->job_id) != 0) {
-		/* Another job's snapshot and no record of ours. */
-		msr_state_free(st);
-		close(lock);
-		return 0;
+		epilog_failed(job, NULL, &ev);
+		goto out;
 	}
 	ev.profile = st->job.profile;
 	if (strcmp(st->boot_id, boot_id) != 0) {
@@ -1501,9 +503,8 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		record_remove(cfg, job->job_id);
 		ev.outcome = "stale";
 		audit(cfg, job, &ev);
-		msr_state_free(st);
-		close(lock);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	rc = record_list(cfg, job->job_id, &ids, &nids, &err);
 	if (rc < 0)
@@ -1515,19 +516,18 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	if (live) {
 		/* Kept as "released" so the last job out can list every user.
 		 */
-		if (have_rec) {
-			snprintf(rec.status, sizeof(rec.status), "released");
-			rc = record_write(cfg, &rec, &err);
-			if (rc < 0)
-				goto fail;
-		}
+		snprintf(rec.status, sizeof(rec.status), "released");
+		rc = record_write(cfg, &rec, &err);
+		if (rc < 0)
+			goto fail;
 		ev.outcome = "released";
 		ev.ncpus = st->ncpus;
 		ev.nmsrs = st->nmsrs;
 		snprintf(ev.message, sizeof(ev.message),
 			 "%zu other job(s) still use the snapshot", live);
 		audit(cfg, job, &ev);
-		goto done;
+		rc = 0;
+		goto out;
 	}
 	record_remove(cfg, job->job_id);
 	jobs = json_object_new_array();
@@ -1536,25 +536,26 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		json_object_array_add(jobs, json_object_new_string(ids[i]));
 		record_remove(cfg, ids[i]);
 	}
-	rc = finish_snapshot(cfg, job, st, "restored", jobs, &ev);
+	rc = finish_snapshot(job, st, "restored", jobs, &ev);
+	if (rc == 0 && job->config_error)
+		snprintf(ev.message, sizeof(ev.message),
+			 "restored from the prolog's records; the site "
+			 "configuration does not parse: %s",
+			 job->config_error);
 	audit(cfg, job, &ev);
-	if (rc < 0)
-		goto out;
-done:
-	rc = 0;
 	goto out;
 fail:
 	LOG_ERR("epilog for job %s on node %s failed: %s", job->job_id,
 		job->node, err.msg);
 	snprintf(ev.message, sizeof(ev.message), "%s", err.msg);
-failed:
-	if (lock >= 0) {
-		retire_record(cfg, job->job_id);
-		audit(cfg, job, &ev);
+	{
+		char text[sizeof(err.msg) + 400];
+
+		snprintf(text, sizeof(text),
+			 "msr-safe: epilog of job %s on node %s failed: %s",
+			 job->job_id, job->node, err.msg);
+		epilog_failed(job, text, &ev);
 	}
-	rc = rc < 0 ? rc : -EIO;
-	if (rc == -ENOENT)
-		rc = -EIO;
 out:
 	json_object_put(jobs);
 	free(ids);
@@ -1563,8 +564,6 @@ out:
 		close(lock);
 	return rc;
 }
-
-/* ---- steps ------------------------------------------------------------- */
 
 int msr_job_refusal(const struct msr_config *cfg, const char *job_id,
 		    const char *node, char *why, size_t cap)
@@ -1589,4 +588,101 @@ int msr_job_refusal(const struct msr_config *cfg, const char *job_id,
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- operator ---------------------------------------------------------- */
+
+/* Remove every FAILED-job* marker: the state they describe is resolved. */
+static void clear_markers(const struct msr_config *cfg)
+{
+	DIR *d = opendir(cfg->state_dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[MSR_CONFIG_PATH_MAX + 300];
+
+		if (strncmp(de->d_name, "FAILED-job", 10) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cfg->state_dir,
+			 de->d_name);
+		if (unlink(path) < 0)
+			LOG_ERR("cannot remove %s: %s", path, strerror(errno));
+		else
+			LOG_INFO("removed %s", path);
+	}
+	closedir(d);
+}
+
+/* A snapshot that cannot be used, moved aside unrestored (never pruned). */
+static int discard_snapshot(const struct msr_config *cfg, char *moved,
+			    size_t cap, struct msr_err *err)
+{
+	char path[MSR_CONFIG_PATH_MAX + 16], stamp[32];
+
+	path_in(path, sizeof(path), cfg, SNAPSHOT_NAME);
+	utc_stamp(stamp, sizeof(stamp), time(NULL));
+	snprintf(moved, cap, "%s/archive/%s-discarded.json.failed",
+		 cfg->state_dir, stamp);
+	if (rename(path, moved) < 0)
+		return msr_err_set(err, -errno, "cannot move %s to %s: %s",
+				   path, moved, strerror(errno));
+	return 0;
+}
+
+int msr_job_resolve(const struct msr_job_ctx *op, bool discard)
+{
+	const struct msr_config *cfg = op->cfg;
+	struct event ev = {.kind = "resolve", .outcome = "failed"};
+	struct msr_state *kept = NULL;
+	struct msr_err err = {{0}};
+	char boot_id[64], moved[MSR_CONFIG_PATH_MAX + 128];
+	int lock = -1, rc;
+
+	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
+	if (rc == 0)
+		rc = lock_state(cfg, &lock, &err);
+	if (rc < 0) {
+		LOG_ERR("%s", err.msg);
+		return rc;
+	}
+	if (discard) {
+		rc = discard_snapshot(cfg, moved, sizeof(moved), &err);
+		if (rc == -ENOENT)
+			rc = 0;
+		if (rc < 0) {
+			LOG_ERR("%s", err.msg);
+			goto out;
+		}
+		ev.outcome = "discarded";
+		snprintf(ev.message, sizeof(ev.message),
+			 "snapshot moved to %.1000s unrestored by the operator",
+			 moved);
+		LOG_INFO("%s", ev.message);
+	} else {
+		/* What the next prolog would do: restore if nobody is live. */
+		rc = recover(cfg, op, boot_id, &kept);
+		if (rc < 0) {
+			LOG_ERR("the kept snapshot could not be restored (see "
+				"above); fix the cause, or move it aside "
+				"unrestored with msr-safe-state resolve -D");
+			goto out;
+		}
+		if (kept) {
+			rc = -EBUSY;
+			LOG_ERR("job %s (or another job sharing its snapshot) "
+				"is still live on this node: nothing done",
+				kept->job.id);
+			goto out;
+		}
+		ev.outcome = "resolved";
+	}
+	clear_markers(cfg);
+	audit(cfg, op, &ev);
+	rc = 0;
+out:
+	msr_state_free(kept);
+	close(lock);
+	return rc;
 }

@@ -7,10 +7,11 @@
  *
  *   STATE/lock              flock(2) serialising prologs and epilogs
  *   STATE/snapshot.json     the node snapshot (libmsrsave state file)
+ *   STATE/node.json         device dir and baseline the prolog used
  *   STATE/jobs/ID.json      one record per job using the snapshot
  *   STATE/archive/NAME.json finished snapshots with their "outcome"
  *   STATE/audit.log         one JSON line per prolog/epilog event
- *   STATE/FAILED-jobID      root-only marker of a failed restore
+ *   STATE/FAILED-jobID      root-only marker of a failed epilog/prolog
  */
 #ifndef MSR_JOB_H
 #define MSR_JOB_H
@@ -23,17 +24,35 @@
 struct msr_job_ctx {
 	const struct msr_config *cfg;
 	char job_id[32];
+	/* Set (digits) for array tasks and heterogeneous components. */
+	char array_job_id[32];
+	char array_task_id[32];
+	char het_job_id[32];
 	uint32_t uid;
 	char user[64];
 	char partition[64];
 	char node[256];
 	char requested[MSR_CONFIG_NAME_MAX + 64]; /* raw --msr-profile value */
 	bool has_request;
+	/*
+	 * Epilog only: the site file did not parse (this message); @cfg holds
+	 * what did, and the job's MSRs are put back from what the prolog
+	 * recorded (STATE/node.json, the job record, the snapshot).
+	 */
+	const char *config_error;
 };
 
 /* Each returns 0, or a negative errno after logging what failed. */
 int msr_job_prolog(const struct msr_job_ctx *job);
 int msr_job_epilog(const struct msr_job_ctx *job);
+
+/*
+ * The operator's way out of a drained node (msr-safe-state resolve): with
+ * no job live on the node, restore a kept snapshot as the next prolog
+ * would (or, with @discard, move it aside unrestored), then remove the
+ * FAILED-job markers and audit.  @op names the node; its job id is "0".
+ */
+int msr_job_resolve(const struct msr_job_ctx *op, bool discard);
 
 /*
  * For a job's steps: 1 and a message in @why when the prolog refused the

@@ -14,6 +14,7 @@
  * job epilog (root): restore, verify, reinstall the baseline, archive.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,9 @@
 
 #include "msr_config.h"
 #include "msr_job.h"
+#include "msr_log.h"
 
 SPANK_PLUGIN(msr_safe, 1);
-
-#define LOG_ERR(fmt, ...) slurm_error("msr-safe: " fmt, ##__VA_ARGS__)
 
 /*
  * The parsed configuration, and for a step the prolog's verdict.  Set in
@@ -42,6 +42,7 @@ static struct {
 } plugin;
 
 static int option_cb(int val, const char *optarg, int remote);
+static int submit_check(const char *profile);
 
 /*
  * Registered from slurm_spank_init, not exported as a spank_options
@@ -148,7 +149,32 @@ static void print_help(const struct msr_config *cfg)
 		printf("  %-16s %s\n  %-16s permitted in: %s\n", p->name,
 		       p->description, "", parts[0] ? parts : "no partition");
 	}
+	printf("A profile with overlays is live only while its job is alone "
+	       "on the node:\nsubmit with --exclusive (on a shared node such "
+	       "a request is refused).\nThe profile is chosen at "
+	       "allocation (sbatch, salloc, srun outside a job);\n"
+	       "--msr-profile on an srun inside a job has no effect.\n");
 	fflush(stdout);
+}
+
+/*
+ * An srun inside an allocation starts a step of a job whose prolog has
+ * already chosen its profile: say that its own --msr-profile changes
+ * nothing (unless it is just the job's option, inherited).
+ */
+static void step_in_job_notice(const char *optarg)
+{
+	const char *job = getenv("SLURM_JOB_ID");
+	const char *inherited =
+	    getenv("SLURM_SPANK__SLURM_SPANK_OPTION_msr_safe_msr_profile");
+
+	if (spank_context() != S_CTX_LOCAL || !job || !*job ||
+	    (inherited && strcmp(inherited, optarg) == 0))
+		return;
+	slurm_info("msr-safe: --msr-profile=%s has no effect on a step of "
+		   "job %s: a job's profile is chosen when it is allocated "
+		   "(sbatch/salloc --msr-profile)",
+		   optarg, job);
 }
 
 /* srun/sbatch/salloc: refuse bad names before the job exists. */
@@ -181,7 +207,8 @@ static int option_cb(int val, const char *optarg, int remote)
 		LOG_ERR("%s", why);
 		return -1;
 	}
-	return 0;
+	step_in_job_notice(optarg);
+	return submit_check(optarg);
 }
 
 /* The user's --msr-profile value, however it was given. */
@@ -203,6 +230,15 @@ static int job_profile(spank_t sp, struct msr_job_ctx *job)
 	return 0;
 }
 
+/* @value when it is a number that fits, else "" (it is only recorded). */
+static void copy_digits(char *dst, size_t cap, const char *value)
+{
+	dst[0] = '\0';
+	if (value && *value && strlen(value) < cap &&
+	    strspn(value, "0123456789") == strlen(value))
+		snprintf(dst, cap, "%s", value);
+}
+
 static int job_context(spank_t sp, struct msr_job_ctx *job)
 {
 	const char *id = getenv("SLURM_JOB_ID");
@@ -215,8 +251,7 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 
 	memset(job, 0, sizeof(*job));
 	job->cfg = &plugin.cfg;
-	if (!id || !*id || strlen(id) >= sizeof(job->job_id) ||
-	    strspn(id, "0123456789") != strlen(id)) {
+	if (!id || strlen(id) >= sizeof(job->job_id) || !msr_job_id_valid(id)) {
 		LOG_ERR("SLURM_JOB_ID is missing or malformed");
 		return -EINVAL;
 	}
@@ -226,6 +261,12 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 		return -EINVAL;
 	}
 	job->uid = (uint32_t)v;
+	copy_digits(job->array_job_id, sizeof(job->array_job_id),
+		    getenv("SLURM_ARRAY_JOB_ID"));
+	copy_digits(job->array_task_id, sizeof(job->array_task_id),
+		    getenv("SLURM_ARRAY_TASK_ID"));
+	copy_digits(job->het_job_id, sizeof(job->het_job_id),
+		    getenv("SLURM_HET_JOB_ID"));
 	snprintf(job->user, sizeof(job->user), "%s", user ? user : "");
 	snprintf(job->partition, sizeof(job->partition), "%s",
 		 part ? part : "");
@@ -240,6 +281,49 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 	return job_profile(sp, job);
 }
 
+/*
+ * The partition(s) the client was told on its command line (-p P,
+ * --partition=P, -pP; the first one), else from the input
+ * variable that sets it, else "".  Script directives (#SBATCH -p) rank
+ * below both, so a partition found here is the job's.
+ */
+static void submit_partition(char *buf, size_t cap)
+{
+	static const char *const vars[] = {
+	    "SLURM_PARTITION", "SBATCH_PARTITION", "SALLOC_PARTITION"};
+	char args[16384];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	buf[0] = '\0';
+	if (fd >= 0) {
+		while (len < sizeof(args) - 1 &&
+		       (n = read(fd, args + len, sizeof(args) - 1 - len)) > 0)
+			len += (size_t)n;
+		close(fd);
+	}
+	args[len] = '\0';
+	/* The first one: an option after the job's command is the command's. */
+	for (size_t i = 0; i < len && !buf[0]; i += strlen(args + i) + 1) {
+		const char *a = args + i, *next = a + strlen(a) + 1;
+
+		if ((strcmp(a, "-p") == 0 || strcmp(a, "--partition") == 0) &&
+		    next < args + len)
+			snprintf(buf, cap, "%s", next);
+		else if (strncmp(a, "--partition=", 12) == 0)
+			snprintf(buf, cap, "%s", a + 12);
+		else if (strncmp(a, "-p", 2) == 0 && a[2] && a[1] != '-')
+			snprintf(buf, cap, "%s", a + 2);
+	}
+	for (size_t k = 0; !buf[0] && k < sizeof(vars) / sizeof(*vars); k++) {
+		const char *v = getenv(vars[k]);
+
+		if (v && *v)
+			snprintf(buf, cap, "%s", v);
+	}
+}
+
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	spank_context_t ctx = spank_context();
@@ -249,6 +333,16 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	if (ctx == S_CTX_JOB_SCRIPT)
 		return 0;
 	rc = load_config(ac, av);
+	if (rc < 0 && ctx == S_CTX_SLURMD) {
+		/*
+		 * slurmd keeps running: a broken site file must stop jobs (each
+		 * prolog reports it and drains), not the daemon, whose epilogs
+		 * still have to put running jobs' MSRs back.
+		 */
+		LOG_ERR("slurmd starts anyway; every job prolog on this node "
+			"will fail until the file is fixed");
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	if (ctx == S_CTX_SLURMD && prolog_runs_in_job())
@@ -291,6 +385,38 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+/*
+ * srun/sbatch/salloc: when the partition is on the command line (or in
+ * its input variable) and the site file names it, refuse a profile it
+ * does not permit now, before a job exists, instead of a job that fails
+ * when it runs.  A partition chosen any other way is left to the prolog,
+ * which checks every job as root anyway.  0, or -1 after the message.
+ */
+static int submit_check(const char *profile)
+{
+	char parts[1024], why[512] = "", *save = NULL;
+	int listed = 0, refused = 0;
+
+	submit_partition(parts, sizeof(parts));
+	for (char *p = strtok_r(parts, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		const struct msr_partition_rule *r =
+		    msr_config_partition(&plugin.cfg, p);
+
+		if (!r || strcmp(r->name, p) != 0)
+			continue; /* not named in the site file: prolog decides
+				   */
+		listed++;
+		if (msr_config_check(&plugin.cfg, p, profile, why,
+				     sizeof(why)) == -EPERM)
+			refused++;
+	}
+	if (!listed || refused < listed)
+		return 0;
+	LOG_ERR("%s", why);
+	return -1;
+}
+
 /* Fails just this step (the node stays up) when the profile was refused. */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
@@ -303,21 +429,43 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return -1;
 }
 
+/*
+ * The epilog's configuration when the site file no longer parses: what
+ * did parse (the state directory above all), so the epilog can put the
+ * job's MSRs back from what its prolog recorded.  0 and @why set, or the
+ * load error when not even that is possible.
+ */
+static int salvage_config(int ac, char **av, char *why, size_t cap)
+{
+	struct msr_err err = {{0}};
+	int rc = msr_config_salvage(&plugin.cfg, ac, av, &err);
+
+	snprintf(why, cap, "%s", err.msg);
+	if (rc == 0) /* fixed in the meantime */
+		why[0] = '\0';
+	plugin.loaded = true;
+	return 0;
+}
+
 /* Prolog and epilog alike: config, job context, the hook, its timing. */
 static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
 			int (*hook)(const struct msr_job_ctx *))
 {
 	struct msr_job_ctx job;
+	char config_error[sizeof(((struct msr_err *)0)->msg)] = "";
 	struct timespec t0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = load_config(ac, av);
+	if (rc < 0 && hook == msr_job_epilog)
+		rc = salvage_config(ac, av, config_error, sizeof(config_error));
 	if (rc < 0)
 		return rc;
 	rc = job_context(sp, &job);
 	if (rc < 0)
 		return rc;
+	job.config_error = config_error[0] ? config_error : NULL;
 	rc = hook(&job);
 	slurm_debug("msr-safe: job %s %s took %.2f ms", job.job_id, phase,
 		    ms_since(&t0));

@@ -238,6 +238,62 @@ START_TEST(load_missing_file)
 }
 END_TEST
 
+/*
+ * A typo must not hide where the state is: the epilog salvages every good
+ * line (and the plugstack overrides) and reports the first bad one.
+ */
+START_TEST(salvage_keeps_good_lines)
+{
+	char *path = write_temp("Baseline=/b\n"
+				"Frobnicate=yes\n"
+				"StateDir=/var/lib/site-state LockTimeout=7\n"
+				"KeepArchives=lots\n");
+	char cfgarg[128];
+	char *argv[] = {cfgarg, "device_dir=/dev/x"};
+	struct msr_config cfg;
+	struct msr_err err = {{0}};
+
+	snprintf(cfgarg, sizeof(cfgarg), "config=%s", path);
+	ck_assert_int_eq(msr_config_salvage(&cfg, 2, argv, &err), -ENOENT);
+	ck_assert_msg(strstr(err.msg, ":2: unknown key Frobnicate"), "%s",
+		      err.msg);
+	ck_assert_str_eq(cfg.state_dir, "/var/lib/site-state");
+	ck_assert_uint_eq(cfg.lock_timeout, 7);
+	ck_assert_uint_eq(cfg.keep_archives, 100); /* the default */
+	ck_assert_str_eq(cfg.device_dir, "/dev/x");
+	msr_config_free(&cfg);
+	/* Fixed file: salvage is a plain load. */
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("Baseline=/b\n", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(msr_config_salvage(&cfg, 2, argv, &err), 0);
+	msr_config_free(&cfg);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* A newline in --msr-profile must not forge a second log line. */
+START_TEST(bad_name_escaped_in_message)
+{
+	struct msr_config cfg;
+	struct msr_err err = {{0}};
+	char why[512];
+
+	ck_assert_int_eq(msr_config_init(&cfg, &err), 0);
+	ck_assert_int_eq(msr_config_check(&cfg, "debug", "x\nslurmd: forged\\",
+					  why, sizeof(why)),
+			 -EINVAL);
+	ck_assert_ptr_null(strchr(why, '\n'));
+	ck_assert_msg(strstr(why, "'x\\x0aslurmd: forged\\x5c'"), "%s", why);
+	msr_config_free(&cfg);
+}
+END_TEST
+
 /* The shipped example must stay valid. */
 START_TEST(shipped_example)
 {
@@ -259,7 +315,9 @@ END_TEST
 START_TEST(profile_names)
 {
 	ck_assert_int_eq(msr_profile_name_check("perf"), 0);
-	ck_assert_int_eq(msr_profile_name_check("a.b-c_d9"), 0);
+	ck_assert_int_eq(msr_profile_name_check("a-b_c9"), 0);
+	/* One rule with msr-allowlist: no '.' (issue 11). */
+	ck_assert_int_eq(msr_profile_name_check("a.b-c_d9"), -EINVAL);
 	ck_assert_int_eq(msr_profile_name_check(""), -EINVAL);
 	ck_assert_int_eq(msr_profile_name_check("-x"), -EINVAL);
 	ck_assert_int_eq(msr_profile_name_check("a/b"), -EINVAL);
@@ -285,6 +343,8 @@ int main(void)
 			    (int)(sizeof(bad_cases) / sizeof(*bad_cases)));
 	tcase_add_test(tc, load_with_plugstack_overrides);
 	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, salvage_keeps_good_lines);
+	tcase_add_test(tc, bad_name_escaped_in_message);
 	tcase_add_test(tc, shipped_example);
 	tcase_add_test(tc, profile_names);
 	suite_add_tcase(s, tc);

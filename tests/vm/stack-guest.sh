@@ -263,8 +263,10 @@ eq "audit: profile demo" demo "$(jq -r .profile <<<"$epilog" 2>&1)"
 eq "audit: no restore failures" 0 "$(jq -r '.failures' <<<"$epilog" 2>&1)"
 
 # ---- a profile the partition does not permit ----------------------------
-step "srun -p debug --msr-profile=demo: 'debug' does not permit the demo profile"
-out=$(cd "$T/job" && run_srun -p debug --msr-profile=demo -N1 -n1 "$MSRCTL" read 0x402 2>&1)
+# No -p: with the partition on its command line srun itself refuses (no
+# job); here the prolog must, in the default partition debug.
+step "srun --msr-profile=demo (default partition debug, which does not permit demo)"
+out=$(cd "$T/job" && run_srun --msr-profile=demo -N1 -n1 "$MSRCTL" read 0x402 2>&1)
 rc=$?
 show <<<"$out"
 if [ "$rc" -ne 0 ]; then ok "refused job's step failed (exit $rc)"; else bad "refused job's step failed" "exit 0"; fi

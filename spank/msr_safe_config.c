@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * msr-safe-config: check the SPANK plugin's site file before deploying
+ * it, with the plugin's own parser (msr_config.c), so "it checks here"
+ * means "the plugin accepts it".
+ *
+ *   msr-safe-config [-n NODE] FILE [KEY=VALUE...]
+ *
+ * KEY=VALUE are the plugstack.conf arguments (state_dir=, device_dir=,
+ * ...).  -n NODE expands %n as that node would and also checks that the
+ * baseline and every overlay exist there.  Exit 0 and a summary when the
+ * file is good; 1 and "FILE:LINE: problem" on stderr when it is not.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "msr_config.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: msr-safe-config [-n NODE] FILE [KEY=VALUE...]\n"
+		   "Checks an msr-safe SPANK site file (and plugstack "
+		   "arguments) as the plugin\nreads it; -n NODE also "
+		   "expands %%n and checks that the listed files exist.\n");
+}
+
+/* With -n: the files a prolog on that node would open. */
+static int check_paths(const struct msr_config *cfg)
+{
+	struct stat sb;
+	int bad = 0;
+
+	if (strcmp(cfg->baseline, "auto") != 0 &&
+	    stat(cfg->baseline, &sb) < 0) {
+		fprintf(stderr, "msr-safe-config: Baseline %s: %s\n",
+			cfg->baseline, strerror(errno));
+		bad = 1;
+	}
+	if (cfg->allowlist_dir[0] && stat(cfg->allowlist_dir, &sb) < 0) {
+		fprintf(stderr, "msr-safe-config: AllowlistDir %s: %s\n",
+			cfg->allowlist_dir, strerror(errno));
+		bad = 1;
+	}
+	for (size_t i = 0; i < cfg->nprofiles; i++) {
+		const struct msr_profile *p = &cfg->profiles[i];
+
+		for (size_t k = 0; k < p->noverlays; k++) {
+			if (stat(p->overlays[k], &sb) == 0)
+				continue;
+			fprintf(stderr,
+				"msr-safe-config: profile %s: overlay %s: %s\n",
+				p->name, p->overlays[k], strerror(errno));
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+static void summary(const struct msr_config *cfg)
+{
+	printf("%s: ok\n", cfg->path);
+	printf("  StateDir=%s DeviceDir=%s Baseline=%s\n", cfg->state_dir,
+	       cfg->device_dir, cfg->baseline);
+	for (size_t i = 0; i < cfg->nprofiles; i++)
+		printf("  profile %s: %zu overlay(s)\n", cfg->profiles[i].name,
+		       cfg->profiles[i].noverlays);
+	for (size_t i = 0; i < cfg->npartitions; i++) {
+		char list[1024];
+
+		msr_config_permitted_list(cfg, cfg->partitions[i].name, list,
+					  sizeof(list));
+		printf("  partition %s: %s (default %s)\n",
+		       cfg->partitions[i].name, list,
+		       cfg->partitions[i].default_profile);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct msr_config cfg;
+	struct msr_err err = {{0}};
+	const char *node = NULL;
+	char **args, *file;
+	int opt, nargs, rc;
+
+	while ((opt = getopt(argc, argv, "hn:")) != -1) {
+		switch (opt) {
+		case 'n':
+			node = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* FILE becomes config=FILE: exactly what plugstack.conf says. */
+	nargs = argc - optind;
+	args = calloc((size_t)nargs, sizeof(*args));
+	if (!args)
+		return 1;
+	file = realpath(argv[optind], NULL); /* the plugin wants it absolute */
+	if (!file) {
+		fprintf(stderr, "msr-safe-config: %s: %s\n", argv[optind],
+			strerror(errno));
+		free(args);
+		return 1;
+	}
+	args[0] = malloc(strlen(file) + 8);
+	if (!args[0]) {
+		free(file);
+		free(args);
+		return 1;
+	}
+	sprintf(args[0], "config=%s", file);
+	free(file);
+	for (int i = 1; i < nargs; i++)
+		args[i] = argv[optind + i];
+	rc = msr_config_load(&cfg, nargs, args, &err);
+	free(args[0]);
+	free(args);
+	if (rc < 0) {
+		fprintf(stderr, "msr-safe-config: %s\n", err.msg);
+		return 1;
+	}
+	if (node && msr_config_expand_node(&cfg, node, &err) < 0) {
+		fprintf(stderr, "msr-safe-config: %s\n", err.msg);
+		msr_config_free(&cfg);
+		return 1;
+	}
+	rc = node ? check_paths(&cfg) : 0;
+	if (rc == 0)
+		summary(&cfg);
+	msr_config_free(&cfg);
+	return rc;
+}
