@@ -94,6 +94,8 @@ static void privilege_batch_rdonly(struct suite *s)
 	int c = s->cpus[0], fd, rc;
 	uint64_t v = 0, na0 = 0, na1 = 0;
 
+	rc = al_install(test_list);
+	check_rc(s, 0, rc, "rdonly: install the test list");
 	rc = cpu_wr(c, MSR_MC0_ADDR, pattern(c, 3));
 	check_rc(s, 0, rc, "rdonly: preset MC0_ADDR");
 	fd = open(BATCH_DEV, O_RDONLY | O_CLOEXEC);
@@ -124,6 +126,8 @@ static void privilege_copy_first(struct suite *s)
 	uint64_t na0 = 0, na1 = 0;
 	ssize_t r;
 
+	check_rc(s, 0, al_install(test_list),
+		 "copy-first: install the test list");
 	if (!check(s, fd >= 0, strerror(errno), "copy-first: open cpu%d",
 		   s->cpus[0]))
 		return;
@@ -171,6 +175,8 @@ static void batch_chunks(struct suite *s)
 	uint32_t n = per_cpu * (uint32_t)ncpu;
 	struct msr_batch_op *ops = calloc(n, sizeof(*ops));
 	int bad = 0, rc;
+
+	al_install(test_list);
 
 	if (!check(s, ops != NULL, "calloc", "chunks: allocate"))
 		return;
