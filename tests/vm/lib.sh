@@ -10,6 +10,8 @@
 #
 #   MSR_SAFE_CACHE   where the kernel package is unpacked (default
 #                    /var/cache/msr-safe); reused between runs
+#   VM_CPU           qemu -cpu model vm_boot emulates (default max; e.g.
+#                    Skylake-Server or EPYC for a tool that checks the model)
 # shellcheck shell=bash
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -165,7 +167,7 @@ vm_boot() {
 	shift 5
 	mkdir -p "$dir"
 	timeout --foreground -k 5 "$limit" qemu-system-x86_64 \
-		-machine pc -accel tcg -cpu max -smp "$smp" -m "$mem" \
+		-machine pc -accel tcg -cpu "${VM_CPU:-max}" -smp "$smp" -m "$mem" \
 		-display none -monitor none -no-reboot -nic none \
 		-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
 		-kernel "$VM_KERNEL" -initrd "$initrd" \
