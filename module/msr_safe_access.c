@@ -69,6 +69,19 @@ void msr_safe_exec_local(struct msr_batch_op *op)
 		err = msr_safe_rdmsr(op->msr, &val);
 		if (!err)
 			op->msrdata = val;
+	} else if (!op->wmask) {
+		/*
+		 * A read-only register takes only the value it holds, and
+		 * then wrmsr is skipped: a tool may "clear" a control that
+		 * is clear (LIKWID writes 0 to IA32_PEBS_ENABLE) without
+		 * being able to set one bit of it.
+		 */
+		err = msr_safe_rdmsr(op->msr, &cur);
+		if (!err && cur != op->msrdata) {
+			op->err = -EROFS;
+			msr_safe_count(MSR_SAFE_DENIED_READ_ONLY);
+			return;
+		}
 	} else {
 		/*
 		 * A full mask replaces every bit: skip the read, which also

@@ -75,9 +75,6 @@ static bool msr_safe_batch_check(struct msr_safe_batch *b, u32 numops)
 		if (!msr_safe_allowlist_find(list, op->msr, &op->wmask)) {
 			op->err = -EACCES;
 			msr_safe_count(MSR_SAFE_DENIED_NOT_ALLOWLISTED);
-		} else if (!op->isrdmsr && !op->wmask) {
-			op->err = -EROFS;
-			msr_safe_count(MSR_SAFE_DENIED_READ_ONLY);
 		} else if (op->cpu >= nr_cpu_ids) {
 			op->err = -ENXIO;
 			msr_safe_count(MSR_SAFE_DENIED_OFFLINE_CPU);

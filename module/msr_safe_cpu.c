@@ -82,10 +82,6 @@ static int msr_safe_cpu_prepare(struct file *file, size_t count, loff_t pos,
 		msr_safe_count(MSR_SAFE_DENIED_NOT_ALLOWLISTED);
 		return -EACCES;
 	}
-	if (write && !wmask) {
-		msr_safe_count(MSR_SAFE_DENIED_READ_ONLY);
-		return -EACCES;
-	}
 
 	op->cpu = iminor(file_inode(file));
 	op->isrdmsr = !write;
@@ -99,9 +95,12 @@ static int msr_safe_cpu_exec(struct msr_batch_op *op)
 {
 	int err = msr_safe_exec_on(op->cpu, op);
 
-	/* Faults were counted on the target CPU. */
+	/* Faults and read-only denials were counted on the target CPU. */
 	if (err == -ENXIO)
 		msr_safe_count(MSR_SAFE_DENIED_OFFLINE_CPU);
+	/* The per-CPU node has always said EACCES for a mask-0 write. */
+	if (err == -EROFS)
+		return -EACCES;
 	return err;
 }
 

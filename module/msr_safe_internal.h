@@ -49,7 +49,9 @@ bool msr_safe_allowlist_find(const struct msr_safe_allowlist *list, u32 msr,
 
 /*
  * Run one operation on the calling CPU: op->err, op->msrdata filled in.
- * A write merges op->msrdata under op->wmask with the current value.
+ * A write merges op->msrdata under op->wmask with the current value; with
+ * mask 0 it succeeds, writing nothing, only if op->msrdata equals the
+ * current value, and is -EROFS otherwise.
  */
 void msr_safe_exec_local(struct msr_batch_op *op);
 /* Run one operation on @cpu; -ENXIO when that CPU is offline. */
