@@ -73,6 +73,10 @@ static const struct known_run known[] = {
      "only the four prefetcher disable bits are documented"},
     {0x1AD, 1, 1, "MSR_TURBO_RATIO_LIMIT", 0, 0, 0,
      "firmware turbo configuration"},
+    {0x1AE, 1, 1, "MSR_TURBO_RATIO_LIMIT1", 0, 0, 0,
+     "firmware turbo configuration (core counts on Xeon Scalable)"},
+    {0x1AF, 1, 1, "MSR_TURBO_RATIO_LIMIT2", 0, 0, 0,
+     "firmware turbo configuration"},
     {0x1B0, 1, 1, "IA32_ENERGY_PERF_BIAS", 0xFull, 0, 0,
      "bits 63:4 are reserved"},
     {0x1B1, 1, 1, "IA32_PACKAGE_THERM_STATUS", 0, 0, 0,
@@ -126,6 +130,8 @@ static const struct known_run known[] = {
      "bits 30:24 and 63:32 are reserved"},
     {0x641, 1, 1, "MSR_PP1_ENERGY_STATUS", 0, 0, 0, "a read-only counter"},
     {0x642, 1, 1, "MSR_PP1_POLICY", 0x1Full, 0, 0, "bits 63:5 are reserved"},
+    {0x64D, 1, 1, "MSR_PLATFORM_ENERGY_COUNTER", 0, 0, 0,
+     "a read-only counter"},
     {0x65C, 1, 1, "MSR_PLATFORM_POWER_LIMIT", 0, 1ull << 63, 0,
      "the platform (PSys) limit protects the board's power supply"},
     {0x770, 1, 1, "IA32_PM_ENABLE", 0, 0, 0,
@@ -146,12 +152,18 @@ static const struct known_run known[] = {
     {0xC0000103, 1, 1, "IA32_TSC_AUX", 0xFFFFFFFFull, 0, ALTOOL_EMULATOR_ONLY,
      "the CPU number RDTSCP and getcpu() report to every process"},
     /* AMD family 17h and later */
+    {0xC0000108, 1, 1, "PrefetchControl", 0x2Full, 0, 0,
+     "only the disable bits of the L1 stream, L1 stride, L1 region, L2 "
+     "stream and L2 up/down prefetchers (3:0, 5)"},
+    {0xC00000E7, 1, 1, "MPerfReadOnly", 0, 0, 0, "a read-only counter"},
+    {0xC00000E8, 1, 1, "APerfReadOnly", 0, 0, 0, "a read-only counter"},
     {0xC00000E9, 1, 1, "IRPerfCount", 0, 0, 0, "a read-only counter"},
     {0xC0000300, 1, 1, "PerfCntrGlobalStatus", 0, 0, 0, "read-only status"},
     {0xC0000301, 1, 1, "PerfCntrGlobalCtl", 0x3Full, 0, 0,
      "only the enables of core counters 0-5"},
-    {0xC0010015, 1, 1, "HWCR", 0, 0, 0,
-     "core configuration (SMM lock, TSC and boost behaviour)"},
+    {0xC0010015, 1, 1, "HWCR", 1ull << 30, 0, 0,
+     "only IRPerfEn (bit 30): the rest is core configuration (SMM lock, "
+     "TSC and boost behaviour)"},
     {0xC0010061, 1, 1, "PStateCurLim", 0, 0, 0, "read-only limits"},
     {0xC0010062, 1, 1, "PStateCtl", 0x7ull, 0, 0, "only PstateCmd (bits 2:0)"},
     {0xC0010063, 1, 1, "PStateStat", 0, 0, 0, "read-only status"},
@@ -204,21 +216,34 @@ bool altool_msr_lookup(uint32_t msr, struct altool_msr_info *info)
 enum altool_role altool_role_of_path(const char *path, bool *emulator)
 {
 	const char *p = path, *slash;
-	bool profile = false;
 	const char *base = path;
+	/* The last two directory components: parent and grandparent. */
+	const char *dir1 = NULL, *dir2 = NULL;
+	size_t len1 = 0, len2 = 0;
+	bool profile;
 
 	*emulator = false;
-	/* Every component but the last one decides the directory role. */
 	while ((slash = strchr(p, '/'))) {
 		size_t n = (size_t)(slash - p);
 
-		if (n == 8 && !strncmp(p, "profiles", n))
-			profile = true;
 		if (n == 8 && !strncmp(p, "emulator", n))
 			*emulator = true;
+		dir2 = dir1;
+		len2 = len1;
+		dir1 = p;
+		len1 = n;
 		p = slash + 1;
 		base = p;
 	}
+	/*
+	 * An overlay is profiles/<name>/FILE (or emulator/profiles/FILE).
+	 * Only those two places count, so a tree that merely lives under a
+	 * directory named "profiles" (/srv/profiles/allowlists/al_06_55) is
+	 * not mistaken for one: "allowlists" is the lists' own directory.
+	 */
+	profile = (dir1 && len1 == 8 && !strncmp(dir1, "profiles", 8)) ||
+		  (dir2 && len2 == 8 && !strncmp(dir2, "profiles", 8) &&
+		   !(len1 == 10 && !strncmp(dir1, "allowlists", 10)));
 	if (profile)
 		return ALTOOL_ROLE_PROFILE;
 	if (!strncmp(base, "al_", 3) || !strcmp(base, "baseline"))

@@ -40,10 +40,12 @@ enum altool_role {
 };
 
 /*
- * Role of a file by its path: a file under a "profiles" directory is a
- * profile; otherwise a file named al_* or "baseline" is a baseline;
- * anything else is a plain list.  *@emulator is set when a path
- * component is "emulator".
+ * Role of a file by its path: a file in profiles/<name>/ or directly in a
+ * "profiles" directory is a profile (but not in profiles/allowlists/: the
+ * lists' own directory under an unrelated one named "profiles");
+ * otherwise a file named al_* or "baseline" is a baseline; anything else
+ * is a plain list.  *@emulator is set when a path component is
+ * "emulator".
  */
 enum altool_role altool_role_of_path(const char *path, bool *emulator);
 const char *altool_role_name(enum altool_role role);

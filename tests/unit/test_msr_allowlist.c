@@ -154,7 +154,8 @@ static const struct {
     {6, 85, "perf", 0, "profiles/perf/al_06_55"},
     {6, 85, "freq", 0, "profiles/freq/al_06_55"},
     {6, 79, "prefetch", 0, "profiles/prefetch/al_06_4F"},
-    {6, 85, "prefetch", -ENOENT, "profile 'prefetch' is not available"},
+    {6, 85, "prefetch", 0, "profiles/prefetch/al_06_55"},
+    {6, 207, "prefetch", -ENOENT, "profile 'prefetch' is not available"},
     {25, 1, "power", -ENOENT, "family 25 (0x19) model 1 (0x1)"},
     {25, 17, "perf", 0, "profiles/perf/al_19_11"},
     {26, 17, "freq", 0, "profiles/freq/al_1A_11"},
@@ -438,6 +439,11 @@ static const struct {
     {"/etc/msr-safe/site", ALTOOL_ROLE_LIST, false},
     {"profiles", ALTOOL_ROLE_LIST, false},
     {"my_al_06_55", ALTOOL_ROLE_LIST, false},
+    /* A tree that lives under a directory named "profiles". */
+    {"/work/profiles/allowlists/al_06_55", ALTOOL_ROLE_BASELINE, false},
+    {"/work/profiles/allowlists/profiles/perf/al_06_55", ALTOOL_ROLE_PROFILE,
+     false},
+    {"/profiles/a/b/al_06_55", ALTOOL_ROLE_BASELINE, false},
 };
 
 START_TEST(role_table)
@@ -628,8 +634,11 @@ START_TEST(cmd_lint_merge_diff)
 		   "- 0x00000198 0x0000000000000000\n"
 		   "- 0x00000199 0x0000000000000000\n"
 		   "- 0x0000019C 0x0000000000000000\n"
+		   "- 0x000001A0 0x0000000000000000\n"
 		   "- 0x000001A2 0x0000000000000000\n"
+		   "- 0x000001A4 0x0000000000000000\n"
 		   "- 0x000001AD 0x0000000000000000\n"
+		   "- 0x000001AE 0x0000000000000000\n"
 		   "- 0x000001B0 0x0000000000000000\n"
 		   "- 0x000001B1 0x0000000000000000\n"
 		   "- 0x00000309 0x0000000000000000\n"
@@ -639,6 +648,7 @@ START_TEST(cmd_lint_merge_diff)
 		   "- 0x0000038E 0x0000000000000000\n"
 		   "- 0x0000038F 0x0000000000000000\n"
 		   "- 0x00000390 0x0000000000000000\n"
+		   "- 0x000003F1 0x0000000000000000\n"
 		   "- 0x000003F9 0x0000000000000000\n"
 		   "- 0x000003FD 0x0000000000000000\n"
 		   "- 0x00000606 0x0000000000000000\n"
@@ -726,6 +736,12 @@ START_TEST(cmd_install_show)
 		read_text(live, text, sizeof(text));
 		ck_assert_str_eq(text, before);
 
+		/* Emerald Rapids has no prefetch profile. */
+		f = fopen(cpuinfo, "w");
+		fputs("vendor_id\t: GenuineIntel\ncpu family\t: 6\n"
+		      "model\t\t: 207\n\n",
+		      f);
+		fclose(f);
 		run(&r, unavailable);
 		ck_assert_int_eq(r.status, 1);
 		ck_assert_msg(strstr(r.err, "'prefetch' is not available"),
