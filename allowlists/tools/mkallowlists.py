@@ -47,7 +47,7 @@ class Intel:
     def __init__(self, model, names, kind, ngp=4, pp0=False, pp1=False,
                  dram=False, perf_status=False, hwp=False, uncore=False,
                  prefetch=False, cstates=True, misc=True, power=True,
-                 trl=(), psys=False):
+                 trl=(), psys=False, turbo=None):
         self.family = 6
         self.model = model
         self.names = names
@@ -66,6 +66,7 @@ class Intel:
         # Turbo ratio limits beyond 0x1AD: (address, name) pairs.
         self.trl = trl
         self.psys = psys  # MSR_PLATFORM_ENERGY_COUNTER (PSys RAPL domain)
+        self.turbo = misc if turbo is None else turbo  # MSR_TURBO_RATIO_LIMIT
 
     def baseline(self):
         e = [(0x10, 0, "IA32_TIME_STAMP_COUNTER")]
@@ -83,7 +84,7 @@ class Intel:
               (0x1A2, 0, "MSR_TEMPERATURE_TARGET")]
         if self.prefetch:
             e.append((0x1A4, 0, "MSR_MISC_FEATURE_CONTROL"))
-        if self.misc:
+        if self.turbo:
             e.append((0x1AD, 0, "MSR_TURBO_RATIO_LIMIT"))
         e += [(msr, 0, name) for msr, name in self.trl]
         e += [(0x1B0, 0, "IA32_ENERGY_PERF_BIAS"),
@@ -233,7 +234,7 @@ INTEL = [
     server(0xAE, "Granite Rapids-D (Xeon 6 SoC)", hwp=True, ngp=8, dram=False, power=False,
            **TRL_CORES, **PSYS),
     Intel(0xAF, "Sierra Forest (Xeon 6 E-core)", "e-core server", hwp=True,
-          cstates=False, misc=False, power=False, **PF, **PSYS),
+          cstates=False, misc=False, power=False, turbo=True, **PF, **TRL_CORES, **PSYS),
     # Hybrid parts: 4 general counters (what both core types have in common).
     client(0x97, "Alder Lake-S (12th gen Core, desktop)", hwp=True, **PSYS),
     client(0x9A, "Alder Lake-P/H/U (12th gen Core, mobile)", hwp=True, **PSYS),

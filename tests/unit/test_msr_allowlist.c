@@ -344,11 +344,12 @@ static const struct {
      "0x199 0x10000FFFF" N("IA32_PERF_CTL"), 1, 0, "outside the writable"},
     {"EPB reserved", "profiles/freq/al_06_55",
      "0x1B0 0x1F" N("IA32_ENERGY_PERF_BIAS"), 1, 0, "0x0000000000000010"},
-    {"event select INT bit", "profiles/perf/al_06_55",
+    /* (Named partial/: a lone register would also half-serve LIKWID.) */
+    {"event select INT bit", "profiles/perf/partial",
      "0x186 0xFFD7FFFF" N("IA32_PERFEVTSEL0"), 1, 0, "0x0000000000100000"},
-    {"fixed counter PMI bit", "profiles/perf/al_06_55",
+    {"fixed counter PMI bit", "profiles/perf/partial",
      "0x38D 0x3B3" N("IA32_FIXED_CTR_CTRL"), 1, 0, "0x0000000000000080"},
-    {"AMD PERF_CTL INT bit", "profiles/perf/al_19_11",
+    {"AMD PERF_CTL INT bit", "profiles/perf/partial",
      "0xC0010200 0x100000" N("PERF_CTL0"), 1, 0, "PERF_CTL0"},
     {"AMD PERF_CTR5 exact", "profiles/perf/al_19_11",
      "0xC001020B 0xFFFFFFFFFFFF" N("PERF_CTR5"), 0, 0, NULL},
@@ -376,6 +377,30 @@ static const struct {
      "# 0x10 is the TSC\n#\n# 0x610\n0x10 0x0" N("TSC"), 0, 0, NULL},
     {"plain list may be writable", "site-list",
      "0x199 0xFFFF" N("IA32_PERF_CTL"), 0, 0, NULL},
+    /* A tool left half-working (allowlists/tool-requirements). */
+    {"PMC0 alone half-serves five LIKWID groups", "profiles/perf/al_06_55",
+     "0xC1 0xFFFFFFFFFFFF" N("IA32_PMC0"), 0, 5,
+     "likwid FLOPS_DP would half work: 0x000000C1 is writable but "
+     "0x00000309 \"IA32_FIXED_CTR0\""},
+    {"AMD counters without HWCR half-serve LIKWID", "profiles/perf/al_17_1",
+     "0xC0010200 0xFFFC7FFFF" N("PERF_CTL0") "0xC0010201 0xFFFFFFFFFFFF" N(
+	 "PERF_CTR0") "0xC0010202 0xFFFC7FFFF" N("PERF_CTL1") "0xC0010203 "
+							      "0xFFFFFFFFFFF"
+							      "F" N("PERF_"
+								    "CTR1"),
+     0, 7, "0xC0010015 \"HWCR\", which it also writes, is not"},
+    /* Seven LIKWID groups, GEOPM's and Variorum's counters; and the
+     * baseline error for the writable entry. */
+    {"read-only where the tool writes", "al_06_55",
+     "0x38D 0x0" N("IA32_FIXED_CTR_CTRL") "0x38F 0x70000000F" N(
+	 "IA32_PERF_GLOBAL_CTRL") "0x390 0x0" N("IA32_PERF_GLOBAL_OVF_CTRL"),
+     1, 9, "geopm counters would half work"},
+    {"power limit alone serves GEOPM and Variorum", "profiles/power/al_06_8F",
+     "0x610 0x00FFFFFF00FFFFFF" N("MSR_PKG_POWER_LIMIT"), 0, 0, NULL},
+    {"prefetch where LIKWID does not switch it", "profiles/prefetch/al_06_CF",
+     "0x1A4 0xF" N("MSR_MISC_FEATURE_CONTROL"), 0, 0, NULL},
+    {"no model in the name: no tool check", "site-list",
+     "0xC1 0xFFFFFFFFFFFF" N("IA32_PMC0"), 0, 0, NULL},
 };
 
 START_TEST(lint_table)
