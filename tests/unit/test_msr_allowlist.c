@@ -481,6 +481,173 @@ START_TEST(role_table)
 }
 END_TEST
 
+/* ---- tool requirements ------------------------------------------------- */
+
+/* The built-in copy of allowlists/tool-requirements parses and says what
+ * issue #13 found LIKWID doing on Skylake-SP. */
+START_TEST(reqs_builtin)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+	bool pebs = false, trl_cores = false, trl_client = false;
+	size_t i;
+
+	ck_assert_msg(altool_reqs_builtin(&reqs, &err) == 0, "%s", err.msg);
+	ck_assert_uint_gt(reqs.count, 50);
+	for (i = 0; i < reqs.count; i++) {
+		const struct altool_req *r = &reqs.req[i];
+
+		if (strcmp(r->tool, "likwid") || strcmp(r->feature, "CLOCK"))
+			continue;
+		if (r->first == 0x3F1 && r->access == 'z' &&
+		    altool_req_applies(r, 6, 0x55))
+			pebs = true;
+		if (r->first == 0x1AE && altool_req_applies(r, 6, 0x55))
+			trl_cores = true;
+		if (r->first == 0x1AE && altool_req_applies(r, 6, 0x9E))
+			trl_client = true;
+	}
+	ck_assert(pebs);
+	ck_assert(trl_cores);
+	ck_assert(!trl_client);
+	altool_reqs_free(&reqs);
+}
+END_TEST
+
+START_TEST(reqs_cpu_sets)
+{
+	static const char text[] = "# comment\n"
+				   "cpus big 06_55,06_8F\n"
+				   "cpus most intel,-big\n"
+				   "t f most r 0x10 # trailing comment\n"
+				   "t g amd,-19_11 w 0x20\n"
+				   "t h 1A r 0x30\n"
+				   "t a,b 06_55 w 0x1-0x3,0x5\n";
+	struct altool_reqs reqs;
+	struct msr_err err;
+
+	ck_assert_msg(altool_reqs_parse(text, strlen(text), "T", &reqs, &err) ==
+			  0,
+		      "%s", err.msg);
+	/* f, g, h and two features times two ranges. */
+	ck_assert_uint_eq(reqs.count, 7);
+	ck_assert(altool_req_applies(&reqs.req[0], 6, 0x4F));
+	ck_assert(!altool_req_applies(&reqs.req[0], 6, 0x55));
+	ck_assert(!altool_req_applies(&reqs.req[0], 6, 0x8F));
+	ck_assert(!altool_req_applies(&reqs.req[0], 0x19, 0x1));
+	ck_assert(altool_req_applies(&reqs.req[1], 0x17, 0x31));
+	ck_assert(altool_req_applies(&reqs.req[1], 0x19, 0x1));
+	ck_assert(!altool_req_applies(&reqs.req[1], 0x19, 0x11));
+	ck_assert(!altool_req_applies(&reqs.req[1], 6, 0x55));
+	ck_assert(altool_req_applies(&reqs.req[2], 0x1A, 0x44));
+	ck_assert(!altool_req_applies(&reqs.req[2], 0x19, 0x44));
+	ck_assert_str_eq(reqs.req[3].feature, "a");
+	ck_assert_uint_eq(reqs.req[3].first, 1);
+	ck_assert_uint_eq(reqs.req[3].last, 3);
+	ck_assert_str_eq(reqs.req[6].feature, "b");
+	ck_assert_uint_eq(reqs.req[6].first, 5);
+	ck_assert_int_eq(reqs.req[6].access, 'w');
+	ck_assert_uint_eq(reqs.req[6].line, 7);
+	altool_reqs_free(&reqs);
+}
+END_TEST
+
+static const struct {
+	const char *text, *fragment;
+} bad_reqs[] = {
+    {"t f nosuch r 0x1\n", "T:1: bad CPU token 'nosuch'"},
+    {"\nt f 06_ZZ r 0x1\n", "T:2: bad CPU token '06_ZZ'"},
+    {"t f intel x 0x1\n", "T:1: access 'x' is not r, z or w"},
+    {"t f intel r 0x\n", "T:1: '0x' is not an MSR address"},
+    {"t f intel r 0x5-0x1\n", "'0x5-0x1' is not an MSR address"},
+    {"t f intel r 0x100000000\n", "is not an MSR address"},
+    {"t f intel r 16\n", "'16' is not an MSR address"},
+    {"t f intel r\n", "T:1: expected 'TOOL FEATURE"},
+    {"t f intel r 0x1 extra\n", "T:1: expected 'TOOL FEATURE"},
+    {"cpus a\n", "T:1: expected 'cpus NAME"},
+    {"averyveryverylongtoolname f intel r 0x1\n", "tool name"},
+    {"t averyveryverylongfeaturename intel r 0x1\n", "feature name"},
+    {"# only comments\n\n", "T: no requirements"},
+};
+
+START_TEST(reqs_refused)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+
+	ck_assert_int_eq(altool_reqs_parse(bad_reqs[_i].text,
+					   strlen(bad_reqs[_i].text), "T",
+					   &reqs, &err),
+			 -EINVAL);
+	ck_assert_msg(strstr(err.msg, bad_reqs[_i].fragment), "'%s' lacks '%s'",
+		      err.msg, bad_reqs[_i].fragment);
+	ck_assert_ptr_null(reqs.req);
+}
+END_TEST
+
+/* Served, not served (first unmet register) and not applicable. */
+START_TEST(reqs_served)
+{
+	static const char text[] = "x f intel r 0x10\n"
+				   "x f intel z 0x3F1\n"
+				   "x f intel w 0x38F\n"
+				   "x f 06_55 w 0x1A4\n";
+	static const char list[] = "0x10 0x0\n0x38F 0x1\n0x3F1 0x0\n";
+	static const char ro[] = "0x10 0x0\n0x38F 0x0\n0x3F1 0x0\n";
+	struct msr_allowlist al, al_ro;
+	struct altool_reqs reqs;
+	struct msr_err err;
+	uint32_t miss = 0;
+
+	ck_assert(altool_reqs_parse(text, strlen(text), "T", &reqs, &err) == 0);
+	ck_assert(msr_allowlist_parse(list, strlen(list), "L", &al, &err) == 0);
+	ck_assert(msr_allowlist_parse(ro, strlen(ro), "R", &al_ro, &err) == 0);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 6, 0x4F, &al, &miss), 1);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 6, 0x55, &al, &miss), 0);
+	ck_assert_uint_eq(miss, 0x1A4);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 6, 0x4F, &al_ro, &miss), 0);
+	ck_assert_uint_eq(miss, 0x38F);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 0x19, 1, &al, &miss), -1);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "g", 6, 0x4F, &al, &miss), -1);
+	msr_allowlist_free(&al);
+	msr_allowlist_free(&al_ro);
+	altool_reqs_free(&reqs);
+}
+END_TEST
+
+static const struct {
+	const char *path;
+	bool ok;
+	unsigned int family, model;
+} model_paths[] = {
+    {"al_06_55", true, 6, 0x55},
+    {"/x/profiles/perf/al_19_11", true, 0x19, 0x11},
+    {"al_1A_2", true, 0x1A, 2},
+    {"al_6_55", false, 0, 0},
+    {"al_06_", false, 0, 0},
+    {"al_06_5G", false, 0, 0},
+    {"baseline", false, 0, 0},
+    {"x/al_06_55/site", false, 0, 0},
+};
+
+START_TEST(model_of_path)
+{
+	unsigned int f = 0, m = 0;
+
+	ck_assert_int_eq(altool_model_of_path(model_paths[_i].path, &f, &m),
+			 model_paths[_i].ok);
+	if (model_paths[_i].ok) {
+		ck_assert_uint_eq(f, model_paths[_i].family);
+		ck_assert_uint_eq(m, model_paths[_i].model);
+	}
+}
+END_TEST
+
 /* ---- the command, end to end ------------------------------------------- */
 
 struct run {
@@ -696,6 +863,39 @@ START_TEST(cmd_lint_merge_diff)
 }
 END_TEST
 
+/* The command prints the table tools/coverage puts in README.md. */
+START_TEST(cmd_coverage)
+{
+	struct run r;
+	const char *coverage[] = {"coverage", "--dir", ALLOWLIST_SRCDIR, NULL};
+	const char *nodir[] = {"coverage", "--dir", "/nonexistent", NULL};
+	const char *args[] = {"coverage", "extra", NULL};
+	const char *row;
+
+	run(&r, coverage);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_msg(!strncmp(r.out,
+			       "| list | baseline (read-only) | + freq "
+			       "| + perf | + power | + prefetch | not "
+			       "served |\n",
+			       70),
+		      "%s", r.out);
+	row = strstr(r.out, "| al_06_55 |");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_msg(!strncmp(row,
+			       "| al_06_55 | likwid powermeter; geopm energy | "
+			       "geopm frequency uncore-frequency; variorum "
+			       "frequency | likwid CLOCK FLOPS_DP",
+			       120),
+		      "%.300s", row);
+	run(&r, nodir);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.err, "/nonexistent"), "%s", r.err);
+	run(&r, args);
+	ck_assert_int_eq(r.status, 2);
+}
+END_TEST
+
 START_TEST(cmd_install_show)
 {
 	char dir[] = "/tmp/test-mal-dev-XXXXXX", live[4200], text[65536];
@@ -895,11 +1095,19 @@ int main(void)
 	tcase_add_test(tc, lint_too_big);
 	tcase_add_loop_test(tc, role_table, 0, COUNT(role_cases));
 	suite_add_tcase(s, tc);
+	tc = tcase_create("tool requirements");
+	tcase_add_test(tc, reqs_builtin);
+	tcase_add_test(tc, reqs_cpu_sets);
+	tcase_add_loop_test(tc, reqs_refused, 0, COUNT(bad_reqs));
+	tcase_add_test(tc, reqs_served);
+	tcase_add_loop_test(tc, model_of_path, 0, COUNT(model_paths));
+	suite_add_tcase(s, tc);
 	tc = tcase_create("command");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, cmd_select);
 	tcase_add_test(tc, cmd_lint_merge_diff);
 	tcase_add_test(tc, cmd_install_show);
+	tcase_add_test(tc, cmd_coverage);
 	tcase_add_test(tc, boot_config);
 	suite_add_tcase(s, tc);
 
