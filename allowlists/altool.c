@@ -776,9 +776,10 @@ int altool_print(const struct msr_allowlist *al, bool names, FILE *out)
 
 /* ---- what tools need ---------------------------------------------------- */
 
-/* allowlists/tool-requirements, as a string (made by allowlists/Makefile). */
+/* allowlists/tool-requirements as a string, made by allowlists/Makefile in
+ * the build tree (found through -I$(top_builddir), also by tests/fuzz). */
 static const char builtin_reqs[] =
-#include "tool-requirements.inc"
+#include "allowlists/tool-requirements.inc"
     ;
 
 #define MAX_CPU_SETS 32
