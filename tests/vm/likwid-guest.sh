@@ -169,16 +169,19 @@ else
 	run_tool powermeter baseline likwid-powermeter -V 3 -M 0 -s 1s
 fi
 if [ "$vendor" = GenuineIntel ]; then
-	# likwid-features has no -M: its access mode comes from
-	# /etc/likwid.cfg only.  The guest's /etc is the host's, read-only, so
-	# a copy with "daemon_mode = direct" is bound over it (guest only).
-	mkdir -p /run/etc
-	cp -a /etc/. /run/etc/
-	echo 'daemon_mode = direct' >/run/etc/likwid.cfg
-	mount --bind /run/etc /etc
-	run_tool features-list prefetch likwid-features -c 0 -l
-	run_tool features-disable prefetch likwid-features -c 0 -d HW_PREFETCHER,CL_PREFETCHER
-	run_tool features-enable prefetch likwid-features -c 0 -e HW_PREFETCHER,CL_PREFETCHER
+	# likwid-features 5.2.2 has no -M and never reads likwid.cfg: it
+	# always asks the access daemon.  This wrapper does what -M 0 does in
+	# likwid-perfctr (setAccessClientMode(0), direct access), then runs
+	# the unchanged script with the same arguments.
+	cat >"$T/features-direct.lua" <<'LUA'
+package.path = '/usr/share/lua/?.lua;' .. package.path
+require("likwid").setAccessClientMode(0)
+dofile("/usr/bin/likwid-features")
+LUA
+	features=(lua5.3 "$T/features-direct.lua")
+	run_tool features-list prefetch "${features[@]}" -c 0 -l
+	run_tool features-disable prefetch "${features[@]}" -c 0 -d HW_PREFETCHER,CL_PREFETCHER
+	run_tool features-enable prefetch "${features[@]}" -c 0 -e HW_PREFETCHER,CL_PREFETCHER
 fi
 
 # The module's last allowlist stays loaded; restore the plain baseline.
