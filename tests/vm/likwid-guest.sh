@@ -169,13 +169,15 @@ else
 	run_tool powermeter baseline likwid-powermeter -V 3 -M 0 -s 1s
 fi
 if [ "$vendor" = GenuineIntel ]; then
-	# likwid-features 5.2.2 has no -M and never reads likwid.cfg: it
-	# always asks the access daemon.  This wrapper does what -M 0 does in
-	# likwid-perfctr (setAccessClientMode(0), direct access), then runs
-	# the unchanged script with the same arguments.
+	# likwid-features 5.2.2 has no -M: it always asks the access daemon.
+	# This wrapper does what -M 0 does in likwid-perfctr (load the
+	# configuration, which picks the daemon, then setAccessClientMode(0))
+	# and runs the unchanged script with the same arguments.
 	cat >"$T/features-direct.lua" <<'LUA'
 package.path = '/usr/share/lua/?.lua;' .. package.path
-require("likwid").setAccessClientMode(0)
+local likwid = require("likwid")
+likwid.getConfiguration()
+likwid.setAccessClientMode(0)
 dofile("/usr/bin/likwid-features")
 LUA
 	features=(lua5.3 "$T/features-direct.lua")
