@@ -73,6 +73,10 @@ static const struct known_run known[] = {
      "only the four prefetcher disable bits are documented"},
     {0x1AD, 1, 1, "MSR_TURBO_RATIO_LIMIT", 0, 0, 0,
      "firmware turbo configuration"},
+    {0x1AE, 1, 1, "MSR_TURBO_RATIO_LIMIT1", 0, 0, 0,
+     "firmware turbo configuration (core counts on Xeon Scalable)"},
+    {0x1AF, 1, 1, "MSR_TURBO_RATIO_LIMIT2", 0, 0, 0,
+     "firmware turbo configuration"},
     {0x1B0, 1, 1, "IA32_ENERGY_PERF_BIAS", 0xFull, 0, 0,
      "bits 63:4 are reserved"},
     {0x1B1, 1, 1, "IA32_PACKAGE_THERM_STATUS", 0, 0, 0,
@@ -126,6 +130,8 @@ static const struct known_run known[] = {
      "bits 30:24 and 63:32 are reserved"},
     {0x641, 1, 1, "MSR_PP1_ENERGY_STATUS", 0, 0, 0, "a read-only counter"},
     {0x642, 1, 1, "MSR_PP1_POLICY", 0x1Full, 0, 0, "bits 63:5 are reserved"},
+    {0x64D, 1, 1, "MSR_PLATFORM_ENERGY_COUNTER", 0, 0, 0,
+     "a read-only counter"},
     {0x65C, 1, 1, "MSR_PLATFORM_POWER_LIMIT", 0, 1ull << 63, 0,
      "the platform (PSys) limit protects the board's power supply"},
     {0x770, 1, 1, "IA32_PM_ENABLE", 0, 0, 0,
@@ -146,12 +152,18 @@ static const struct known_run known[] = {
     {0xC0000103, 1, 1, "IA32_TSC_AUX", 0xFFFFFFFFull, 0, ALTOOL_EMULATOR_ONLY,
      "the CPU number RDTSCP and getcpu() report to every process"},
     /* AMD family 17h and later */
+    {0xC0000108, 1, 1, "PrefetchControl", 0x2Full, 0, 0,
+     "only the disable bits of the L1 stream, L1 stride, L1 region, L2 "
+     "stream and L2 up/down prefetchers (3:0, 5)"},
+    {0xC00000E7, 1, 1, "MPerfReadOnly", 0, 0, 0, "a read-only counter"},
+    {0xC00000E8, 1, 1, "APerfReadOnly", 0, 0, 0, "a read-only counter"},
     {0xC00000E9, 1, 1, "IRPerfCount", 0, 0, 0, "a read-only counter"},
     {0xC0000300, 1, 1, "PerfCntrGlobalStatus", 0, 0, 0, "read-only status"},
     {0xC0000301, 1, 1, "PerfCntrGlobalCtl", 0x3Full, 0, 0,
      "only the enables of core counters 0-5"},
-    {0xC0010015, 1, 1, "HWCR", 0, 0, 0,
-     "core configuration (SMM lock, TSC and boost behaviour)"},
+    {0xC0010015, 1, 1, "HWCR", 1ull << 30, 0, 0,
+     "only IRPerfEn (bit 30): the rest is core configuration (SMM lock, "
+     "TSC and boost behaviour)"},
     {0xC0010061, 1, 1, "PStateCurLim", 0, 0, 0, "read-only limits"},
     {0xC0010062, 1, 1, "PStateCtl", 0x7ull, 0, 0, "only PstateCmd (bits 2:0)"},
     {0xC0010063, 1, 1, "PStateStat", 0, 0, 0, "read-only status"},
@@ -204,21 +216,34 @@ bool altool_msr_lookup(uint32_t msr, struct altool_msr_info *info)
 enum altool_role altool_role_of_path(const char *path, bool *emulator)
 {
 	const char *p = path, *slash;
-	bool profile = false;
 	const char *base = path;
+	/* The last two directory components: parent and grandparent. */
+	const char *dir1 = NULL, *dir2 = NULL;
+	size_t len1 = 0, len2 = 0;
+	bool profile;
 
 	*emulator = false;
-	/* Every component but the last one decides the directory role. */
 	while ((slash = strchr(p, '/'))) {
 		size_t n = (size_t)(slash - p);
 
-		if (n == 8 && !strncmp(p, "profiles", n))
-			profile = true;
 		if (n == 8 && !strncmp(p, "emulator", n))
 			*emulator = true;
+		dir2 = dir1;
+		len2 = len1;
+		dir1 = p;
+		len1 = n;
 		p = slash + 1;
 		base = p;
 	}
+	/*
+	 * An overlay is profiles/<name>/FILE (or emulator/profiles/FILE).
+	 * Only those two places count, so a tree that merely lives under a
+	 * directory named "profiles" (/srv/profiles/allowlists/al_06_55) is
+	 * not mistaken for one: "allowlists" is the lists' own directory.
+	 */
+	profile = (dir1 && len1 == 8 && !strncmp(dir1, "profiles", 8)) ||
+		  (dir2 && len2 == 8 && !strncmp(dir2, "profiles", 8) &&
+		   !(len1 == 10 && !strncmp(dir1, "allowlists", 10)));
 	if (profile)
 		return ALTOOL_ROLE_PROFILE;
 	if (!strncmp(base, "al_", 3) || !strcmp(base, "baseline"))
@@ -484,6 +509,9 @@ static void report_parse_error(const char *text, size_t len, const char *name,
 	}
 }
 
+static int lint_tools(const struct msr_allowlist *al, const char *name,
+		      FILE *out, struct altool_lint *res);
+
 int altool_lint_text(const char *text, size_t len, const char *name,
 		     enum altool_role role, bool emulator, FILE *out,
 		     struct altool_lint *res)
@@ -551,9 +579,10 @@ int altool_lint_text(const char *text, size_t len, const char *name,
 		check_entry_mask(e, name, emulator, out, res);
 	}
 	free(order);
+	rc = lint_tools(&al, name, out, res);
 done:
 	msr_allowlist_free(&al);
-	return 0;
+	return rc == -ENOMEM ? rc : 0;
 }
 
 int altool_lint_file(const char *path, enum altool_role role, FILE *out,
@@ -724,4 +753,711 @@ int altool_print(const struct msr_allowlist *al, bool names, FILE *out)
 			fwrite(line, 1, AL_LINE_LEN, out);
 	}
 	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- what tools need ---------------------------------------------------- */
+
+/* allowlists/tool-requirements as a string, made by allowlists/Makefile in
+ * the build tree (found through -I$(top_builddir), also by tests/fuzz). */
+static const char builtin_reqs[] =
+#include "allowlists/tool-requirements.inc"
+    ;
+
+#define MAX_CPU_SETS 32
+
+struct cpu_set {
+	char name[32];
+	size_t n;
+	struct altool_cpu_match m[ALTOOL_REQ_MAX_CPUS];
+};
+
+/* The next blank-separated field of [*@p, @end) into @buf; false at the
+ * end of the line or at a comment. */
+static bool next_field(const char **p, const char *end, char *buf, size_t cap,
+		       bool *too_long)
+{
+	const char *s = *p, *e;
+	size_t n;
+
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
+		s++;
+	*p = s;
+	if (s >= end || *s == '#')
+		return false;
+	e = s;
+	while (e < end && *e != ' ' && *e != '\t' && *e != '\r')
+		e++;
+	n = (size_t)(e - s);
+	if (n >= cap) {
+		*too_long = true;
+		n = cap - 1;
+	}
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	*p = e;
+	return true;
+}
+
+/* @n hex digits only (n > 0) at @s: value in *@v. */
+static bool parse_hex(const char *s, size_t n, unsigned long long max,
+		      unsigned long long *v)
+{
+	size_t i;
+
+	if (!n || n > 16)
+		return false;
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned int)(c - 'A' + 10);
+		else
+			return false;
+		*v = *v * 16 + d;
+	}
+	return *v <= max;
+}
+
+static int add_match(struct altool_cpu_match *m, size_t *n, unsigned int family,
+		     int model, bool remove)
+{
+	if (*n >= ALTOOL_REQ_MAX_CPUS)
+		return -E2BIG;
+	m[*n].family = (uint16_t)family;
+	m[*n].model = (int16_t)model;
+	m[*n].remove = remove;
+	(*n)++;
+	return 0;
+}
+
+/* One CPUS token: intel, amd, FF, FF_M, a set name; "-" removes. */
+static int add_cpu_token(const char *tok, const struct cpu_set *sets,
+			 size_t nsets, struct altool_cpu_match *m, size_t *n)
+{
+	static const unsigned int amd_families[] = {0x17, 0x19, 0x1A};
+	bool remove = tok[0] == '-';
+	const char *under;
+	unsigned long long fam, mod;
+	size_t i, j;
+	int rc = 0;
+
+	if (remove)
+		tok++;
+	if (!strcmp(tok, "intel"))
+		return add_match(m, n, 6, -1, remove);
+	if (!strcmp(tok, "amd")) {
+		for (i = 0; i < 3 && !rc; i++)
+			rc = add_match(m, n, amd_families[i], -1, remove);
+		return rc;
+	}
+	under = strchr(tok, '_');
+	if (parse_hex(tok, under ? (size_t)(under - tok) : strlen(tok), 0xFF,
+		      &fam)) {
+		if (!under)
+			return add_match(m, n, (unsigned int)fam, -1, remove);
+		if (parse_hex(under + 1, strlen(under + 1), 0x7FFF, &mod))
+			return add_match(m, n, (unsigned int)fam, (int)mod,
+					 remove);
+		return -EINVAL;
+	}
+	for (i = 0; i < nsets; i++) {
+		if (strcmp(sets[i].name, tok))
+			continue;
+		for (j = 0; j < sets[i].n && !rc; j++)
+			rc = add_match(m, n, sets[i].m[j].family,
+				       sets[i].m[j].model,
+				       remove != sets[i].m[j].remove);
+		return rc;
+	}
+	return -ENOENT;
+}
+
+static int parse_cpus(char *list, const struct cpu_set *sets, size_t nsets,
+		      struct altool_cpu_match *m, size_t *n, const char **bad)
+{
+	char *tok, *save = NULL;
+	int rc;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		rc = add_cpu_token(tok, sets, nsets, m, n);
+		if (rc) {
+			*bad = tok;
+			return rc;
+		}
+	}
+	return *n ? 0 : -EINVAL;
+}
+
+/* "0xA" or "0xA-0xB". */
+static bool parse_range(const char *tok, uint32_t *first, uint32_t *last)
+{
+	const char *dash = strchr(tok, '-');
+	unsigned long long a, b;
+	size_t n1 = dash ? (size_t)(dash - tok) : strlen(tok);
+
+	if (n1 < 3 || tok[0] != '0' || (tok[1] != 'x' && tok[1] != 'X') ||
+	    !parse_hex(tok + 2, n1 - 2, UINT32_MAX, &a))
+		return false;
+	b = a;
+	if (dash) {
+		const char *t = dash + 1;
+
+		if (strlen(t) < 3 || t[0] != '0' ||
+		    (t[1] != 'x' && t[1] != 'X') ||
+		    !parse_hex(t + 2, strlen(t) - 2, UINT32_MAX, &b) || b < a)
+			return false;
+	}
+	*first = (uint32_t)a;
+	*last = (uint32_t)b;
+	return true;
+}
+
+static int push_req(struct altool_reqs *out, size_t *cap,
+		    const struct altool_req *req)
+{
+	if (out->count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct altool_req *n = realloc(out->req, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		out->req = n;
+		*cap = ncap;
+	}
+	out->req[out->count++] = *req;
+	return 0;
+}
+
+/* Add one requirement line: every feature times every register range. */
+static int add_req_line(struct altool_reqs *out, size_t *cap,
+			struct altool_req *tmpl, char *features, char *msrs,
+			const char *name, struct msr_err *err)
+{
+	char *feat, *fsave = NULL;
+	int rc;
+
+	for (feat = strtok_r(features, ",", &fsave); feat;
+	     feat = strtok_r(NULL, ",", &fsave)) {
+		char ranges[512], *tok, *rsave = NULL;
+
+		if (strlen(feat) >= sizeof(tmpl->feature))
+			return msr_err_set(err, -EINVAL,
+					   "%s:%u: feature name '%s' too long",
+					   name, tmpl->line, feat);
+		snprintf(tmpl->feature, sizeof(tmpl->feature), "%s", feat);
+		snprintf(ranges, sizeof(ranges), "%s", msrs);
+		for (tok = strtok_r(ranges, ",", &rsave); tok;
+		     tok = strtok_r(NULL, ",", &rsave)) {
+			if (!parse_range(tok, &tmpl->first, &tmpl->last))
+				return msr_err_set(
+				    err, -EINVAL,
+				    "%s:%u: '%s' is not an MSR address or "
+				    "range (0xA or 0xA-0xB)",
+				    name, tmpl->line, tok);
+			rc = push_req(out, cap, tmpl);
+			if (rc)
+				return msr_err_set(err, rc, "%s: out of memory",
+						   name);
+		}
+	}
+	return 0;
+}
+
+int altool_reqs_parse(const char *text, size_t len, const char *name,
+		      struct altool_reqs *out, struct msr_err *err)
+{
+	struct cpu_set *sets;
+	struct altool_req *req;
+	size_t nsets = 0, cap = 0, pos = 0;
+	unsigned int line = 0;
+	int rc = 0;
+
+	out->req = NULL;
+	out->count = 0;
+	sets = calloc(MAX_CPU_SETS, sizeof(*sets));
+	req = calloc(1, sizeof(*req));
+	if (!sets || !req) {
+		rc = msr_err_set(err, -ENOMEM, "%s: out of memory", name);
+		goto fail;
+	}
+	while (pos < len) {
+		const char *p = text + pos, *end = memchr(p, '\n', len - pos);
+		char f[6][512], extra[8];
+		const char *bad = NULL;
+		bool too_long = false;
+		int nf = 0;
+
+		if (!end)
+			end = text + len;
+		pos = (size_t)(end - text) + 1;
+		line++;
+		while (nf < 6 &&
+		       next_field(&p, end, f[nf], sizeof(f[nf]), &too_long))
+			nf++;
+		if (too_long ||
+		    next_field(&p, end, extra, sizeof(extra), &too_long)) {
+			rc = msr_err_set(err, -EINVAL,
+					 "%s:%u: too many or too long fields",
+					 name, line);
+			goto fail;
+		}
+		if (!nf)
+			continue;
+		if (!strcmp(f[0], "cpus")) {
+			struct cpu_set *set = &sets[nsets];
+
+			if (nf != 3 || nsets >= MAX_CPU_SETS ||
+			    strlen(f[1]) >= sizeof(set->name)) {
+				rc = msr_err_set(err, -EINVAL,
+						 "%s:%u: expected 'cpus NAME "
+						 "TOKEN,...' (at most %d sets)",
+						 name, line, MAX_CPU_SETS);
+				goto fail;
+			}
+			memset(set, 0, sizeof(*set));
+			snprintf(set->name, sizeof(set->name), "%s", f[1]);
+			rc = parse_cpus(f[2], sets, nsets, set->m, &set->n,
+					&bad);
+			if (rc) {
+				rc = msr_err_set(err, -EINVAL,
+						 "%s:%u: bad CPU token '%s'",
+						 name, line, bad ? bad : f[2]);
+				goto fail;
+			}
+			nsets++;
+			continue;
+		}
+		if (nf != 5) {
+			rc = msr_err_set(err, -EINVAL,
+					 "%s:%u: expected 'TOOL FEATURE[,...] "
+					 "CPUS ACCESS MSR[,...]'",
+					 name, line);
+			goto fail;
+		}
+		memset(req, 0, sizeof(*req));
+		req->line = line;
+		if (strlen(f[0]) >= sizeof(req->tool)) {
+			rc = msr_err_set(err, -EINVAL,
+					 "%s:%u: tool name '%s' too long", name,
+					 line, f[0]);
+			goto fail;
+		}
+		snprintf(req->tool, sizeof(req->tool), "%s", f[0]);
+		rc =
+		    parse_cpus(f[2], sets, nsets, req->cpus, &req->ncpus, &bad);
+		if (rc) {
+			rc = msr_err_set(
+			    err, -EINVAL,
+			    "%s:%u: bad CPU token '%s' (intel, amd, "
+			    "FF, FF_M or a cpus set defined above)",
+			    name, line, bad ? bad : f[2]);
+			goto fail;
+		}
+		if (strlen(f[3]) != 1 || !strchr("rzw", f[3][0])) {
+			rc = msr_err_set(err, -EINVAL,
+					 "%s:%u: access '%s' is not r, z or w",
+					 name, line, f[3]);
+			goto fail;
+		}
+		req->access = f[3][0];
+		rc = add_req_line(out, &cap, req, f[1], f[4], name, err);
+		if (rc)
+			goto fail;
+	}
+	if (!out->count) {
+		rc = msr_err_set(err, -EINVAL, "%s: no requirements", name);
+		goto fail;
+	}
+	free(sets);
+	free(req);
+	return 0;
+fail:
+	free(sets);
+	free(req);
+	altool_reqs_free(out);
+	return rc;
+}
+
+int altool_reqs_builtin(struct altool_reqs *out, struct msr_err *err)
+{
+	return altool_reqs_parse(builtin_reqs, sizeof(builtin_reqs) - 1,
+				 "tool-requirements", out, err);
+}
+
+void altool_reqs_free(struct altool_reqs *reqs)
+{
+	free(reqs->req);
+	reqs->req = NULL;
+	reqs->count = 0;
+}
+
+bool altool_req_applies(const struct altool_req *req, unsigned int family,
+			unsigned int model)
+{
+	bool in = false;
+	size_t i;
+
+	for (i = 0; i < req->ncpus; i++) {
+		const struct altool_cpu_match *m = &req->cpus[i];
+
+		if (m->family == family &&
+		    (m->model < 0 || (unsigned int)m->model == model))
+			in = !m->remove;
+	}
+	return in;
+}
+
+static bool same_feature(const struct altool_req *a, const struct altool_req *b)
+{
+	return !strcmp(a->tool, b->tool) && !strcmp(a->feature, b->feature);
+}
+
+/* True when @al meets one register of @req. */
+static bool req_met(const struct altool_req *req,
+		    const struct msr_allowlist *al, uint32_t msr)
+{
+	const struct al_entry *e = al_find(al->entries, al->count, msr);
+
+	return e && (req->access != 'w' || e->wmask);
+}
+
+int altool_feature_served(const struct altool_reqs *reqs, const char *tool,
+			  const char *feature, unsigned int family,
+			  unsigned int model, const struct msr_allowlist *al,
+			  uint32_t *missing)
+{
+	bool applies = false;
+	size_t i;
+
+	for (i = 0; i < reqs->count; i++) {
+		const struct altool_req *r = &reqs->req[i];
+		uint64_t msr;
+
+		if (strcmp(r->tool, tool) || strcmp(r->feature, feature) ||
+		    !altool_req_applies(r, family, model))
+			continue;
+		applies = true;
+		for (msr = r->first; msr <= r->last; msr++) {
+			if (!req_met(r, al, (uint32_t)msr)) {
+				*missing = (uint32_t)msr;
+				return 0;
+			}
+		}
+	}
+	return applies ? 1 : -1;
+}
+
+/* True when reqs->req[@i] is the first line of its feature. */
+static bool first_of_feature(const struct altool_reqs *reqs, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (same_feature(&reqs->req[j], &reqs->req[i]))
+			return false;
+	return true;
+}
+
+void altool_check_tools(const struct altool_reqs *reqs,
+			const struct msr_allowlist *al, unsigned int family,
+			unsigned int model, const char *name, FILE *out,
+			struct altool_lint *res)
+{
+	size_t i, j;
+
+	for (i = 0; i < reqs->count; i++) {
+		bool granted = false, short_of = false;
+		uint32_t have = 0, lack = 0;
+
+		if (!first_of_feature(reqs, i))
+			continue;
+		for (j = i; j < reqs->count; j++) {
+			const struct altool_req *r = &reqs->req[j];
+			uint64_t msr;
+
+			if (!same_feature(r, &reqs->req[i]) ||
+			    r->access != 'w' ||
+			    !altool_req_applies(r, family, model))
+				continue;
+			for (msr = r->first; msr <= r->last; msr++) {
+				if (req_met(r, al, (uint32_t)msr)) {
+					if (!granted)
+						have = (uint32_t)msr;
+					granted = true;
+				} else if (!short_of) {
+					lack = (uint32_t)msr;
+					short_of = true;
+				}
+			}
+		}
+		if (granted && short_of) {
+			struct altool_msr_info info;
+			bool named = altool_msr_lookup(lack, &info);
+
+			report(out, res, false, name, 0,
+			       "%s %s would half work: 0x%08X is writable but "
+			       "0x%08X%s%s%s, which it also writes, is not "
+			       "(allowlists/tool-requirements)",
+			       reqs->req[i].tool, reqs->req[i].feature, have,
+			       lack, named ? " \"" : "", named ? info.name : "",
+			       named ? "\"" : "");
+		}
+	}
+}
+
+bool altool_model_of_path(const char *path, unsigned int *family,
+			  unsigned int *model)
+{
+	const char *base = strrchr(path, '/');
+	unsigned long long f, m;
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n < 6 || strncmp(base, "al_", 3) || base[5] != '_' ||
+	    !parse_hex(base + 3, 2, 0xFF, &f) ||
+	    !parse_hex(base + 6, n - 6, 0xFFFF, &m))
+		return false;
+	*family = (unsigned int)f;
+	*model = (unsigned int)m;
+	return true;
+}
+
+/* Lint's tool check: only for a list named for a model (al_FF_M). */
+static int lint_tools(const struct msr_allowlist *al, const char *name,
+		      FILE *out, struct altool_lint *res)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+	unsigned int family, model;
+	int rc;
+
+	if (!altool_model_of_path(name, &family, &model))
+		return 0;
+	rc = altool_reqs_builtin(&reqs, &err);
+	if (rc) {
+		if (rc == -ENOMEM)
+			return rc;
+		report(out, res, true, name, 0, "built-in %s", err.msg);
+		return 0;
+	}
+	altool_check_tools(&reqs, al, family, model, name, out, res);
+	altool_reqs_free(&reqs);
+	return 0;
+}
+
+/* ---- coverage ------------------------------------------------------------ */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Sorted entries of @dir: baselines (al_FF_M files) or profile dirs. */
+static int scan_names(const char *dir, bool profiles, char ***out, size_t *n)
+{
+	char path[4096];
+	char **names = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*n = 0;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned int f, m;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st))
+			continue;
+		if (profiles ? !S_ISDIR(st.st_mode) ||
+				   !altool_profile_name_ok(de->d_name)
+			     : !S_ISREG(st.st_mode) ||
+				   !altool_model_of_path(de->d_name, &f, &m))
+			continue;
+		if (*n == cap) {
+			char **nn;
+
+			cap = cap ? cap * 2 : 64;
+			nn = realloc(names, cap * sizeof(*nn));
+			if (!nn)
+				goto nomem;
+			names = nn;
+		}
+		names[*n] = strdup(de->d_name);
+		if (!names[*n])
+			goto nomem;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(names, *n, sizeof(*names), cmp_cstr);
+	*out = names;
+	return 0;
+nomem:
+	closedir(d);
+	free_names(names, *n);
+	return -ENOMEM;
+}
+
+/* Print "tool A B; tool2 C" for the features with @want set. */
+static void print_cell(FILE *out, const struct altool_reqs *reqs,
+		       const bool *want, const char *none)
+{
+	const char *tool = NULL;
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < reqs->count; i++) {
+		const struct altool_req *r = &reqs->req[i];
+
+		if (!want[i])
+			continue;
+		if (!tool || strcmp(tool, r->tool))
+			fprintf(out, "%s%s", tool ? "; " : "", r->tool);
+		tool = r->tool;
+		fprintf(out, " %s", r->feature);
+		any = true;
+	}
+	if (!any)
+		fputs(none, out);
+}
+
+static int coverage_row(const char *dir, const char *model_name, char **profs,
+			size_t nprofs, const struct altool_reqs *reqs,
+			bool *base_ok, bool *any_ok, bool *cell, FILE *out,
+			struct msr_err *err)
+{
+	struct msr_allowlist base = {0}, ov = {0}, merged = {0};
+	unsigned int fam = 0, mod = 0;
+	char path[4096];
+	uint32_t miss;
+	size_t i, p;
+	int rc;
+
+	altool_model_of_path(model_name, &fam, &mod);
+	snprintf(path, sizeof(path), "%s/%s", dir, model_name);
+	rc = msr_allowlist_load(path, &base, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < reqs->count; i++) {
+		int s = first_of_feature(reqs, i)
+			    ? altool_feature_served(reqs, reqs->req[i].tool,
+						    reqs->req[i].feature, fam,
+						    mod, &base, &miss)
+			    : -1;
+
+		base_ok[i] = s == 1;
+		any_ok[i] = s == 1;
+	}
+	fprintf(out, "| %s | ", model_name);
+	print_cell(out, reqs, base_ok, "nothing");
+	for (p = 0; p < nprofs; p++) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/profiles/%s/%s", dir, profs[p],
+			 model_name);
+		if (stat(path, &st)) {
+			fputs(" | -", out);
+			continue;
+		}
+		rc = msr_allowlist_load(path, &ov, err);
+		if (!rc)
+			rc = msr_allowlist_merge(&base, &ov, &merged, err);
+		msr_allowlist_free(&ov);
+		if (rc)
+			goto done;
+		for (i = 0; i < reqs->count; i++) {
+			cell[i] =
+			    !base_ok[i] && first_of_feature(reqs, i) &&
+			    altool_feature_served(reqs, reqs->req[i].tool,
+						  reqs->req[i].feature, fam,
+						  mod, &merged, &miss) == 1;
+			any_ok[i] = any_ok[i] || cell[i];
+		}
+		msr_allowlist_free(&merged);
+		fputs(" | ", out);
+		print_cell(out, reqs, cell, "nothing more");
+	}
+	/* What applies to the model but no list serves. */
+	for (i = 0; i < reqs->count; i++)
+		cell[i] = !any_ok[i] && first_of_feature(reqs, i) &&
+			  altool_feature_served(reqs, reqs->req[i].tool,
+						reqs->req[i].feature, fam, mod,
+						&base, &miss) == 0;
+	fputs(" | ", out);
+	print_cell(out, reqs, cell, "-");
+	fputs(" |\n", out);
+done:
+	msr_allowlist_free(&base);
+	return rc;
+}
+
+int altool_coverage(const char *dir, const struct altool_reqs *reqs, FILE *out,
+		    struct msr_err *err)
+{
+	char **models = NULL, **profs = NULL, pdir[4096];
+	size_t nmodels = 0, nprofs = 0, i;
+	bool *flags = NULL;
+	int rc;
+
+	rc = scan_names(dir, false, &models, &nmodels);
+	if (rc) {
+		rc = msr_err_set(err, rc, "%s: %s", dir, strerror(-rc));
+		goto fail;
+	}
+	snprintf(pdir, sizeof(pdir), "%s/profiles", dir);
+	rc = scan_names(pdir, true, &profs, &nprofs);
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc) {
+		rc = msr_err_set(err, rc, "%s: %s", pdir, strerror(-rc));
+		goto fail;
+	}
+	if (!nmodels) {
+		rc = msr_err_set(err, -ENOENT, "%s: no al_FF_M lists", dir);
+		goto fail;
+	}
+	flags = calloc(3 * reqs->count + 1, sizeof(*flags));
+	if (!flags) {
+		rc = msr_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	fputs("| list | baseline (read-only)", out);
+	for (i = 0; i < nprofs; i++)
+		fprintf(out, " | + %s", profs[i]);
+	fputs(" | not served |\n|---|---", out);
+	for (i = 0; i < nprofs; i++)
+		fputs("|---", out);
+	fputs("|---|\n", out);
+	for (i = 0; i < nmodels && !rc; i++)
+		rc = coverage_row(dir, models[i], profs, nprofs, reqs, flags,
+				  flags + reqs->count, flags + 2 * reqs->count,
+				  out, err);
+fail:
+	free(flags);
+	free_names(models, nmodels);
+	free_names(profs, nprofs);
+	return rc;
 }

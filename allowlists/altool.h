@@ -40,10 +40,12 @@ enum altool_role {
 };
 
 /*
- * Role of a file by its path: a file under a "profiles" directory is a
- * profile; otherwise a file named al_* or "baseline" is a baseline;
- * anything else is a plain list.  *@emulator is set when a path
- * component is "emulator".
+ * Role of a file by its path: a file in profiles/<name>/ or directly in a
+ * "profiles" directory is a profile (but not in profiles/allowlists/: the
+ * lists' own directory under an unrelated one named "profiles");
+ * otherwise a file named al_* or "baseline" is a baseline; anything else
+ * is a plain list.  *@emulator is set when a path component is
+ * "emulator".
  */
 enum altool_role altool_role_of_path(const char *path, bool *emulator);
 const char *altool_role_name(enum altool_role role);
@@ -69,6 +71,75 @@ int altool_lint_file(const char *path, enum altool_role role, FILE *out,
  */
 void altool_check_masks(const struct msr_allowlist *al, const char *name,
 			bool emulator, FILE *out, struct altool_lint *res);
+
+/* ---- what tools need (allowlists/tool-requirements) -------------------- */
+
+#define ALTOOL_REQ_MAX_CPUS 64
+
+/* One CPU token of a requirement line: family, model (-1: any), in/out. */
+struct altool_cpu_match {
+	uint16_t family;
+	int16_t model;
+	bool remove;
+};
+
+/* One register range one feature of one tool needs, on some CPUs. */
+struct altool_req {
+	char tool[16];
+	char feature[24];
+	char access; /* 'r' read, 'z' unchanged write, 'w' write */
+	uint32_t first, last;
+	unsigned int line;
+	size_t ncpus;
+	struct altool_cpu_match cpus[ALTOOL_REQ_MAX_CPUS];
+};
+
+struct altool_reqs {
+	struct altool_req *req;
+	size_t count;
+};
+
+/*
+ * Parse requirement text (the format is described at the top of
+ * allowlists/tool-requirements); errors name @name and the line.
+ * Returns 0, -EINVAL or -ENOMEM.
+ */
+int altool_reqs_parse(const char *text, size_t len, const char *name,
+		      struct altool_reqs *out, struct msr_err *err);
+/* The copy of allowlists/tool-requirements built into the program. */
+int altool_reqs_builtin(struct altool_reqs *out, struct msr_err *err);
+void altool_reqs_free(struct altool_reqs *reqs);
+bool altool_req_applies(const struct altool_req *req, unsigned int family,
+			unsigned int model);
+
+/*
+ * Whether @al serves @tool's @feature on a CPU: 1 served, 0 not (the
+ * first unmet address in *@missing), -1 the feature does not apply there.
+ */
+int altool_feature_served(const struct altool_reqs *reqs, const char *tool,
+			  const char *feature, unsigned int family,
+			  unsigned int model, const struct msr_allowlist *al,
+			  uint32_t *missing);
+
+/*
+ * Warn, for the CPU @family/@model, about every feature @al grants some
+ * but not all of the writes of: the tool would half work.
+ */
+void altool_check_tools(const struct altool_reqs *reqs,
+			const struct msr_allowlist *al, unsigned int family,
+			unsigned int model, const char *name, FILE *out,
+			struct altool_lint *res);
+
+/* Family and model of a list named al_FF_M (any directory); false if not. */
+bool altool_model_of_path(const char *path, unsigned int *family,
+			  unsigned int *model);
+
+/*
+ * The coverage table (Markdown) of the lists under @dir: per model, what
+ * the baseline serves and what each profile adds.
+ */
+int altool_coverage(const char *dir, const struct altool_reqs *reqs, FILE *out,
+		    struct msr_err *err);
 
 /* ---- select ------------------------------------------------------------ */
 

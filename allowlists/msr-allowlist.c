@@ -42,6 +42,10 @@ static const char usage_text[] =
     "  show                             print the live allowlist\n"
     "  diff A B                         how B differs from A (" LIVE
     " = the live list)\n"
+    "  coverage                         table of the LIKWID, GEOPM and "
+    "Variorum\n"
+    "                                   features each list in --dir "
+    "serves\n"
     "\n"
     "options:\n"
     "  --dir DIR           allowlist directory (default " MSR_ALLOWLIST_DIR
@@ -387,6 +391,27 @@ static int cmd_show(const struct opts *o, int argc, char **argv)
 	return rc < 0 || fflush(stdout) ? 1 : 0;
 }
 
+static int cmd_coverage(const struct opts *o, int argc, char **argv)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+	int rc;
+
+	if (argc)
+		return usage_error("coverage takes no arguments (got '%s')",
+				   argv[0]);
+	rc = altool_reqs_builtin(&reqs, &err);
+	if (!rc) {
+		rc = altool_coverage(o->dir, &reqs, stdout, &err);
+		altool_reqs_free(&reqs);
+	}
+	if (rc < 0) {
+		print_err(&err);
+		return 1;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
 static int cmd_diff(const struct opts *o, int argc, char **argv)
 {
 	struct msr_allowlist a = {0}, b = {0};
@@ -549,5 +574,7 @@ int main(int argc, char **argv)
 		return cmd_show(&o, argc, argv);
 	if (!strcmp(cmd, "diff"))
 		return cmd_diff(&o, argc, argv);
+	if (!strcmp(cmd, "coverage"))
+		return cmd_coverage(&o, argc, argv);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -46,7 +46,8 @@ class Intel:
 
     def __init__(self, model, names, kind, ngp=4, pp0=False, pp1=False,
                  dram=False, perf_status=False, hwp=False, uncore=False,
-                 prefetch=False, cstates=True, misc=True, power=True):
+                 prefetch=False, cstates=True, misc=True, power=True,
+                 trl=(), psys=False, turbo=None):
         self.family = 6
         self.model = model
         self.names = names
@@ -62,6 +63,10 @@ class Intel:
         self.cstates = cstates
         self.misc = misc
         self.power = power
+        # Turbo ratio limits beyond 0x1AD: (address, name) pairs.
+        self.trl = trl
+        self.psys = psys  # MSR_PLATFORM_ENERGY_COUNTER (PSys RAPL domain)
+        self.turbo = misc if turbo is None else turbo  # MSR_TURBO_RATIO_LIMIT
 
     def baseline(self):
         e = [(0x10, 0, "IA32_TIME_STAMP_COUNTER")]
@@ -75,9 +80,13 @@ class Intel:
         e += [(0x198, 0, "IA32_PERF_STATUS"),
               (0x199, 0, "IA32_PERF_CTL"),
               (0x19C, 0, "IA32_THERM_STATUS"),
+              (0x1A0, 0, "IA32_MISC_ENABLE"),
               (0x1A2, 0, "MSR_TEMPERATURE_TARGET")]
-        if self.misc:
+        if self.prefetch:
+            e.append((0x1A4, 0, "MSR_MISC_FEATURE_CONTROL"))
+        if self.turbo:
             e.append((0x1AD, 0, "MSR_TURBO_RATIO_LIMIT"))
+        e += [(msr, 0, name) for msr, name in self.trl]
         e += [(0x1B0, 0, "IA32_ENERGY_PERF_BIAS"),
               (0x1B1, 0, "IA32_PACKAGE_THERM_STATUS"),
               (0x309, 0, "IA32_FIXED_CTR0"),
@@ -86,7 +95,10 @@ class Intel:
               (0x38D, 0, "IA32_FIXED_CTR_CTRL"),
               (0x38E, 0, "IA32_PERF_GLOBAL_STATUS"),
               (0x38F, 0, "IA32_PERF_GLOBAL_CTRL"),
-              (0x390, 0, "IA32_PERF_GLOBAL_OVF_CTRL")]
+              (0x390, 0, "IA32_PERF_GLOBAL_OVF_CTRL"),
+              # Read-only on purpose: a write of the value it holds (LIKWID
+              # clears it to 0) succeeds without wrmsr; enabling PEBS never.
+              (0x3F1, 0, "IA32_PEBS_ENABLE")]
         if self.cstates:
             e += [(0x3F9, 0, "MSR_PKG_C6_RESIDENCY"),
                   (0x3FD, 0, "MSR_CORE_C6_RESIDENCY")]
@@ -114,6 +126,8 @@ class Intel:
             e += [(0x640, 0, "MSR_PP1_POWER_LIMIT"),
                   (0x641, 0, "MSR_PP1_ENERGY_STATUS"),
                   (0x642, 0, "MSR_PP1_POLICY")]
+        if self.psys:
+            e.append((0x64D, 0, "MSR_PLATFORM_ENERGY_COUNTER"))
         if self.hwp:
             e += [(0x770, 0, "IA32_PM_ENABLE"),
                   (0x771, 0, "IA32_HWP_CAPABILITIES"),
@@ -167,60 +181,83 @@ def server(model, names, **kw):
     return Intel(model, names, "server", **kw)
 
 
-OLD = dict(prefetch=True)  # prefetcher control disclosed for SNB..BDW
+# MSR_MISC_FEATURE_CONTROL (0x1A4) prefetcher bits 3:0: Intel's disclosure
+# for Nehalem onward, and the models whose bits likwid-features switches
+# (its cpuFeatures.c); not hybrid parts, Tiger Lake, Emerald Rapids or
+# Granite Rapids-D, where neither says so.
+PF = dict(prefetch=True)
+# Turbo ratio limits past 0x1AD.  Xeon Scalable and later: 0x1AE holds the
+# core counts of the 0x1AD groups (LIKWID's power_init reads it and prints
+# ERROR without it).  Ivy Bridge-EP to Broadwell-EP: more groups of cores.
+TRL_CORES = dict(trl=((0x1AE, "MSR_TURBO_RATIO_LIMIT_CORES"),))
+TRL_1 = dict(trl=((0x1AE, "MSR_TURBO_RATIO_LIMIT1"),))
+TRL_12 = dict(trl=((0x1AE, "MSR_TURBO_RATIO_LIMIT1"), (0x1AF, "MSR_TURBO_RATIO_LIMIT2")))
+PSYS = dict(psys=True)  # PSys: SDM's Skylake client tables, LIKWID's PWR4 maps
 INTEL = [
-    client(0x2A, "Sandy Bridge (2nd gen Core)", **OLD),
-    server(0x2D, "Sandy Bridge-EP/EN (Xeon E5 v1)", pp0=True, perf_status=True, **OLD),
-    client(0x3A, "Ivy Bridge (3rd gen Core)", **OLD),
-    server(0x3E, "Ivy Bridge-EP/EX (Xeon E5/E7 v2)", pp0=True, perf_status=True, **OLD),
-    client(0x3C, "Haswell (4th gen Core, desktop)", **OLD),
-    server(0x3F, "Haswell-EP/EX (Xeon E5/E7 v3)", perf_status=True, **OLD),
-    client(0x45, "Haswell-ULT (4th gen Core, mobile)", **OLD),
-    client(0x46, "Haswell GT3e (Crystal Well)", **OLD),
-    client(0x3D, "Broadwell (5th gen Core)", **OLD),
-    client(0x47, "Broadwell GT3e", **OLD),
-    server(0x4F, "Broadwell-EP/EX (Xeon E5/E7 v4)", perf_status=True, uncore=True, **OLD),
-    server(0x56, "Broadwell-DE (Xeon D-1500)", perf_status=True, uncore=True, **OLD),
-    client(0x4E, "Skylake (6th gen Core, mobile)", hwp=True),
-    client(0x5E, "Skylake (6th gen Core, desktop; Xeon E3 v5)", hwp=True),
+    client(0x2A, "Sandy Bridge (2nd gen Core)", **PF),
+    server(0x2D, "Sandy Bridge-EP/EN (Xeon E5 v1)", pp0=True, perf_status=True, **PF),
+    client(0x3A, "Ivy Bridge (3rd gen Core)", **PF),
+    server(0x3E, "Ivy Bridge-EP/EX (Xeon E5/E7 v2)", pp0=True, perf_status=True, **PF, **TRL_1),
+    client(0x3C, "Haswell (4th gen Core, desktop)", **PF),
+    server(0x3F, "Haswell-EP/EX (Xeon E5/E7 v3)", perf_status=True, **PF, **TRL_12),
+    client(0x45, "Haswell-ULT (4th gen Core, mobile)", **PF),
+    client(0x46, "Haswell GT3e (Crystal Well)", **PF),
+    client(0x3D, "Broadwell (5th gen Core)", **PF),
+    client(0x47, "Broadwell GT3e", **PF),
+    server(0x4F, "Broadwell-EP/EX (Xeon E5/E7 v4)", perf_status=True, uncore=True, **PF, **TRL_12),
+    server(0x56, "Broadwell-DE (Xeon D-1500)", perf_status=True, uncore=True, **PF),
+    client(0x4E, "Skylake (6th gen Core, mobile)", hwp=True, **PF, **PSYS),
+    client(0x5E, "Skylake (6th gen Core, desktop; Xeon E3 v5)", hwp=True, **PF, **PSYS),
     server(0x55, "Skylake-SP, Cascade Lake-SP, Cooper Lake (Xeon Scalable 1st-3rd gen)",
-           perf_status=True, hwp=True, uncore=True),
-    client(0x8E, "Kaby Lake, Amber Lake, Whiskey Lake, Coffee Lake, Comet Lake (mobile)", hwp=True),
-    client(0x9E, "Kaby Lake, Coffee Lake (desktop; Xeon E-2100/E-2200)", hwp=True),
-    client(0xA5, "Comet Lake (10th gen Core, desktop)", hwp=True),
-    client(0xA6, "Comet Lake (10th gen Core, mobile)", hwp=True),
-    client(0xA7, "Rocket Lake (11th gen Core, desktop)", hwp=True, ngp=8),
-    server(0x6A, "Ice Lake-SP (3rd gen Xeon Scalable)", hwp=True, uncore=True, ngp=8),
-    server(0x6C, "Ice Lake-D (Xeon D-2700/D-1700)", hwp=True, uncore=True, ngp=8),
-    client(0x7D, "Ice Lake (10th gen Core, desktop/embedded)", hwp=True, ngp=8),
-    client(0x7E, "Ice Lake (10th gen Core, mobile)", hwp=True, ngp=8),
-    client(0x8C, "Tiger Lake (11th gen Core, mobile UP3/UP4)", hwp=True, ngp=8),
-    client(0x8D, "Tiger Lake-H (11th gen Core)", hwp=True, ngp=8),
-    server(0x8F, "Sapphire Rapids (4th gen Xeon Scalable)", hwp=True, uncore=True, ngp=8),
-    server(0xCF, "Emerald Rapids (5th gen Xeon Scalable)", hwp=True, uncore=True, ngp=8),
+           perf_status=True, hwp=True, uncore=True, **PF, **TRL_CORES),
+    client(0x8E, "Kaby Lake, Amber Lake, Whiskey Lake, Coffee Lake, Comet Lake (mobile)",
+           hwp=True, **PF, **PSYS),
+    client(0x9E, "Kaby Lake, Coffee Lake (desktop; Xeon E-2100/E-2200)", hwp=True, **PF, **PSYS),
+    client(0xA5, "Comet Lake (10th gen Core, desktop)", hwp=True, **PF, **PSYS),
+    client(0xA6, "Comet Lake (10th gen Core, mobile)", hwp=True, **PF, **PSYS),
+    client(0xA7, "Rocket Lake (11th gen Core, desktop)", hwp=True, ngp=8, **PF, **PSYS),
+    server(0x6A, "Ice Lake-SP (3rd gen Xeon Scalable)", hwp=True, uncore=True, ngp=8,
+           **PF, **TRL_CORES, **PSYS),
+    server(0x6C, "Ice Lake-D (Xeon D-2700/D-1700)", hwp=True, uncore=True, ngp=8,
+           **PF, **TRL_CORES, **PSYS),
+    client(0x7D, "Ice Lake (10th gen Core, desktop/embedded)", hwp=True, ngp=8, **PF, **PSYS),
+    client(0x7E, "Ice Lake (10th gen Core, mobile)", hwp=True, ngp=8, **PF, **PSYS),
+    client(0x8C, "Tiger Lake (11th gen Core, mobile UP3/UP4)", hwp=True, ngp=8, **PSYS),
+    client(0x8D, "Tiger Lake-H (11th gen Core)", hwp=True, ngp=8, **PSYS),
+    server(0x8F, "Sapphire Rapids (4th gen Xeon Scalable)", hwp=True, uncore=True, ngp=8,
+           **PF, **TRL_CORES, **PSYS),
+    server(0xCF, "Emerald Rapids (5th gen Xeon Scalable)", hwp=True, uncore=True, ngp=8,
+           **TRL_CORES, **PSYS),
     # RAPL limits and DRAM RAPL moved to TPMI on Xeon 6: only energy here.
-    server(0xAD, "Granite Rapids-AP/SP (Xeon 6 P-core)", hwp=True, ngp=8, dram=False, power=False),
-    server(0xAE, "Granite Rapids-D (Xeon 6 SoC)", hwp=True, ngp=8, dram=False, power=False),
+    server(0xAD, "Granite Rapids-AP/SP (Xeon 6 P-core)", hwp=True, ngp=8, dram=False, power=False,
+           **PF, **TRL_CORES, **PSYS),
+    server(0xAE, "Granite Rapids-D (Xeon 6 SoC)", hwp=True, ngp=8, dram=False, power=False,
+           **TRL_CORES, **PSYS),
     Intel(0xAF, "Sierra Forest (Xeon 6 E-core)", "e-core server", hwp=True,
-          cstates=False, misc=False, power=False),
+          cstates=False, misc=False, power=False, turbo=True, **PF, **TRL_CORES, **PSYS),
     # Hybrid parts: 4 general counters (what both core types have in common).
-    client(0x97, "Alder Lake-S (12th gen Core, desktop)", hwp=True),
-    client(0x9A, "Alder Lake-P/H/U (12th gen Core, mobile)", hwp=True),
-    client(0xB7, "Raptor Lake-S (13th/14th gen Core, desktop)", hwp=True),
-    client(0xBA, "Raptor Lake-P (13th gen Core, mobile)", hwp=True),
-    client(0xBF, "Raptor Lake-S (13th/14th gen Core, desktop, second stepping)", hwp=True),
-    client(0xAA, "Meteor Lake-H/U (Core Ultra series 1, mobile)", hwp=True, pp1=False),
-    client(0xAC, "Meteor Lake-S", hwp=True, pp1=False),
+    client(0x97, "Alder Lake-S (12th gen Core, desktop)", hwp=True, **PSYS),
+    client(0x9A, "Alder Lake-P/H/U (12th gen Core, mobile)", hwp=True, **PSYS),
+    client(0xB7, "Raptor Lake-S (13th/14th gen Core, desktop)", hwp=True, **PSYS),
+    client(0xBA, "Raptor Lake-P (13th gen Core, mobile)", hwp=True, **PSYS),
+    client(0xBF, "Raptor Lake-S (13th/14th gen Core, desktop, second stepping)", hwp=True, **PSYS),
+    client(0xAA, "Meteor Lake-H/U (Core Ultra series 1, mobile)", hwp=True, pp1=False, **PSYS),
+    client(0xAC, "Meteor Lake-S", hwp=True, pp1=False, **PSYS),
 ]
 
 # ---- AMD registers -----------------------------------------------------------
 AMD_PERF_CTL_MASK = 0x0000000FFFC7FFFF  # EventSelect 7:0 and 11:8, UnitMask, USR, OS, Edge, EN, INV, CntMask; no INT
 AMD_GLOBAL_CTL_MASK = 0x3F  # PerfMonV2 enable bits of core counters 0-5
 AMD_PSTATE_CTL_MASK = 0x7  # PstateCmd
+AMD_HWCR_IRPERF = 1 << 30  # IRPerfEn: starts the instructions-retired counter
+# PrefetchControl (0xC0000108), Zen 3 and later: disable bits of the L1
+# stream, L1 stride, L1 region, L2 stream and L2 up/down prefetchers.
+AMD_PREFETCH_MASK = 0x2F
 
 
 class Amd:
     def __init__(self, family, model, names, zen, perfmon_v2=False):
+        self.prefetch = family >= 0x19
         self.family = family
         self.model = model
         self.names = names
@@ -232,7 +269,11 @@ class Amd:
         e = [(0x10, 0, "TSC"),
              (0xE7, 0, "MPERF"),
              (0xE8, 0, "APERF"),
+             (0xC00000E7, 0, "MPerfReadOnly"),
+             (0xC00000E8, 0, "APerfReadOnly"),
              (0xC00000E9, 0, "IRPerfCount")]
+        if self.prefetch:
+            e.append((0xC0000108, 0, "PrefetchControl"))
         if self.perfmon_v2:
             e += [(0xC0000300, 0, "PerfCntrGlobalStatus"),
                   (0xC0000301, 0, "PerfCntrGlobalCtl")]
@@ -250,14 +291,19 @@ class Amd:
         return e
 
     def profiles(self):
-        perf = []
+        # LIKWID's FIXC0 (instructions retired) sets IRPerfEn and clears
+        # it when the counter stops.
+        perf = [(0xC0010015, AMD_HWCR_IRPERF, "HWCR")]
         if self.perfmon_v2:
             perf.append((0xC0000301, AMD_GLOBAL_CTL_MASK, "PerfCntrGlobalCtl"))
         for i in range(6):
             perf += [(0xC0010200 + 2 * i, AMD_PERF_CTL_MASK, "PERF_CTL%d" % i),
                      (0xC0010201 + 2 * i, CTR48, "PERF_CTR%d" % i)]
-        return {"perf": perf,
-                "freq": [(0xC0010062, AMD_PSTATE_CTL_MASK, "PStateCtl")]}
+        p = {"perf": perf,
+             "freq": [(0xC0010062, AMD_PSTATE_CTL_MASK, "PStateCtl")]}
+        if self.prefetch:
+            p["prefetch"] = [(0xC0000108, AMD_PREFETCH_MASK, "PrefetchControl")]
+        return p
 
 
 AMD = [
@@ -291,11 +337,19 @@ AMD = [
 
 # ---- prose -------------------------------------------------------------------
 AMD_PROFILE_TEXT = {
+    "prefetch": [
+        "Writable: PrefetchControl's disable bits of the L1 stream, L1 stride,",
+        "L1 region, L2 stream and L2 up/down prefetchers (bits 3:0 and 5).",
+        "Safe because: prefetchers only affect speed.  The job epilog restores",
+        "every value.",
+    ],
     "perf": [
         "Writable: the six core performance counters PERF_CTR0-5 and their",
         "event selects PERF_CTL0-5 (and PerfCntrGlobalCtl's enable bits on",
-        "PerfMonV2 parts), with exact masks.  Left out: the interrupt-on-",
-        "overflow bit (INT), host/guest-only bits, IBS and the L3/DF counters.",
+        "PerfMonV2 parts), with exact masks, and HWCR's IRPerfEn (bit 30),",
+        "which starts the instructions-retired counter.  Left out: the",
+        "interrupt-on-overflow bit (INT), host/guest-only bits, IBS and the",
+        "L3/DF counters.",
         "Safe because: counters only count; no bit here raises an interrupt or",
         "reaches memory.  The kernel's own users of the counters (perf, the NMI",
         "watchdog) can be disturbed, so nodes running this profile should boot",
@@ -344,7 +398,7 @@ PROFILE_TEXT = {
     "prefetch": [
         "Writable: the four hardware prefetcher disable bits of",
         "MSR_MISC_FEATURE_CONTROL (L2 streamer, L2 adjacent line, DCU, DCU IP),",
-        "as disclosed by Intel for Sandy Bridge to Broadwell.",
+        "as Intel disclosed them and likwid-features switches them.",
         "Safe because: prefetchers only affect speed; the register is per core",
         "(shared by its hyper-threads).  The job epilog restores every value.",
     ],

@@ -154,7 +154,8 @@ static const struct {
     {6, 85, "perf", 0, "profiles/perf/al_06_55"},
     {6, 85, "freq", 0, "profiles/freq/al_06_55"},
     {6, 79, "prefetch", 0, "profiles/prefetch/al_06_4F"},
-    {6, 85, "prefetch", -ENOENT, "profile 'prefetch' is not available"},
+    {6, 85, "prefetch", 0, "profiles/prefetch/al_06_55"},
+    {6, 207, "prefetch", -ENOENT, "profile 'prefetch' is not available"},
     {25, 1, "power", -ENOENT, "family 25 (0x19) model 1 (0x1)"},
     {25, 17, "perf", 0, "profiles/perf/al_19_11"},
     {26, 17, "freq", 0, "profiles/freq/al_1A_11"},
@@ -346,11 +347,12 @@ static const struct {
      "0x199 0x10000FFFF" N("IA32_PERF_CTL"), 1, 0, "outside the writable"},
     {"EPB reserved", "profiles/freq/al_06_55",
      "0x1B0 0x1F" N("IA32_ENERGY_PERF_BIAS"), 1, 0, "0x0000000000000010"},
-    {"event select INT bit", "profiles/perf/al_06_55",
+    /* (Named partial/: a lone register would also half-serve LIKWID.) */
+    {"event select INT bit", "profiles/perf/partial",
      "0x186 0xFFD7FFFF" N("IA32_PERFEVTSEL0"), 1, 0, "0x0000000000100000"},
-    {"fixed counter PMI bit", "profiles/perf/al_06_55",
+    {"fixed counter PMI bit", "profiles/perf/partial",
      "0x38D 0x3B3" N("IA32_FIXED_CTR_CTRL"), 1, 0, "0x0000000000000080"},
-    {"AMD PERF_CTL INT bit", "profiles/perf/al_19_11",
+    {"AMD PERF_CTL INT bit", "profiles/perf/partial",
      "0xC0010200 0x100000" N("PERF_CTL0"), 1, 0, "PERF_CTL0"},
     {"AMD PERF_CTR5 exact", "profiles/perf/al_19_11",
      "0xC001020B 0xFFFFFFFFFFFF" N("PERF_CTR5"), 0, 0, NULL},
@@ -378,6 +380,30 @@ static const struct {
      "# 0x10 is the TSC\n#\n# 0x610\n0x10 0x0" N("TSC"), 0, 0, NULL},
     {"plain list may be writable", "site-list",
      "0x199 0xFFFF" N("IA32_PERF_CTL"), 0, 0, NULL},
+    /* A tool left half-working (allowlists/tool-requirements). */
+    {"PMC0 alone half-serves five LIKWID groups", "profiles/perf/al_06_55",
+     "0xC1 0xFFFFFFFFFFFF" N("IA32_PMC0"), 0, 5,
+     "likwid FLOPS_DP would half work: 0x000000C1 is writable but "
+     "0x00000309 \"IA32_FIXED_CTR0\""},
+    {"AMD counters without HWCR half-serve LIKWID", "profiles/perf/al_17_1",
+     "0xC0010200 0xFFFC7FFFF" N("PERF_CTL0") "0xC0010201 0xFFFFFFFFFFFF" N(
+	 "PERF_CTR0") "0xC0010202 0xFFFC7FFFF" N("PERF_CTL1") "0xC0010203 "
+							      "0xFFFFFFFFFFF"
+							      "F" N("PERF_"
+								    "CTR1"),
+     0, 7, "0xC0010015 \"HWCR\", which it also writes, is not"},
+    /* Seven LIKWID groups, GEOPM's and Variorum's counters; and the
+     * baseline error for the writable entry. */
+    {"read-only where the tool writes", "al_06_55",
+     "0x38D 0x0" N("IA32_FIXED_CTR_CTRL") "0x38F 0x70000000F" N(
+	 "IA32_PERF_GLOBAL_CTRL") "0x390 0x0" N("IA32_PERF_GLOBAL_OVF_CTRL"),
+     1, 9, "geopm counters would half work"},
+    {"power limit alone serves GEOPM and Variorum", "profiles/power/al_06_8F",
+     "0x610 0x00FFFFFF00FFFFFF" N("MSR_PKG_POWER_LIMIT"), 0, 0, NULL},
+    {"prefetch where LIKWID does not switch it", "profiles/prefetch/al_06_CF",
+     "0x1A4 0xF" N("MSR_MISC_FEATURE_CONTROL"), 0, 0, NULL},
+    {"no model in the name: no tool check", "site-list",
+     "0xC1 0xFFFFFFFFFFFF" N("IA32_PMC0"), 0, 0, NULL},
 };
 
 START_TEST(lint_table)
@@ -441,6 +467,11 @@ static const struct {
     {"/etc/msr-safe/site", ALTOOL_ROLE_LIST, false},
     {"profiles", ALTOOL_ROLE_LIST, false},
     {"my_al_06_55", ALTOOL_ROLE_LIST, false},
+    /* A tree that lives under a directory named "profiles". */
+    {"/work/profiles/allowlists/al_06_55", ALTOOL_ROLE_BASELINE, false},
+    {"/work/profiles/allowlists/profiles/perf/al_06_55", ALTOOL_ROLE_PROFILE,
+     false},
+    {"/profiles/a/b/al_06_55", ALTOOL_ROLE_BASELINE, false},
 };
 
 START_TEST(role_table)
@@ -450,6 +481,173 @@ START_TEST(role_table)
 	ck_assert_int_eq(altool_role_of_path(role_cases[_i].path, &emulator),
 			 role_cases[_i].role);
 	ck_assert_int_eq(emulator, role_cases[_i].emulator);
+}
+END_TEST
+
+/* ---- tool requirements ------------------------------------------------- */
+
+/* The built-in copy of allowlists/tool-requirements parses and says what
+ * issue #13 found LIKWID doing on Skylake-SP. */
+START_TEST(reqs_builtin)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+	bool pebs = false, trl_cores = false, trl_client = false;
+	size_t i;
+
+	ck_assert_msg(altool_reqs_builtin(&reqs, &err) == 0, "%s", err.msg);
+	ck_assert_uint_gt(reqs.count, 50);
+	for (i = 0; i < reqs.count; i++) {
+		const struct altool_req *r = &reqs.req[i];
+
+		if (strcmp(r->tool, "likwid") || strcmp(r->feature, "CLOCK"))
+			continue;
+		if (r->first == 0x3F1 && r->access == 'z' &&
+		    altool_req_applies(r, 6, 0x55))
+			pebs = true;
+		if (r->first == 0x1AE && altool_req_applies(r, 6, 0x55))
+			trl_cores = true;
+		if (r->first == 0x1AE && altool_req_applies(r, 6, 0x9E))
+			trl_client = true;
+	}
+	ck_assert(pebs);
+	ck_assert(trl_cores);
+	ck_assert(!trl_client);
+	altool_reqs_free(&reqs);
+}
+END_TEST
+
+START_TEST(reqs_cpu_sets)
+{
+	static const char text[] = "# comment\n"
+				   "cpus big 06_55,06_8F\n"
+				   "cpus most intel,-big\n"
+				   "t f most r 0x10 # trailing comment\n"
+				   "t g amd,-19_11 w 0x20\n"
+				   "t h 1A r 0x30\n"
+				   "t a,b 06_55 w 0x1-0x3,0x5\n";
+	struct altool_reqs reqs;
+	struct msr_err err;
+
+	ck_assert_msg(altool_reqs_parse(text, strlen(text), "T", &reqs, &err) ==
+			  0,
+		      "%s", err.msg);
+	/* f, g, h and two features times two ranges. */
+	ck_assert_uint_eq(reqs.count, 7);
+	ck_assert(altool_req_applies(&reqs.req[0], 6, 0x4F));
+	ck_assert(!altool_req_applies(&reqs.req[0], 6, 0x55));
+	ck_assert(!altool_req_applies(&reqs.req[0], 6, 0x8F));
+	ck_assert(!altool_req_applies(&reqs.req[0], 0x19, 0x1));
+	ck_assert(altool_req_applies(&reqs.req[1], 0x17, 0x31));
+	ck_assert(altool_req_applies(&reqs.req[1], 0x19, 0x1));
+	ck_assert(!altool_req_applies(&reqs.req[1], 0x19, 0x11));
+	ck_assert(!altool_req_applies(&reqs.req[1], 6, 0x55));
+	ck_assert(altool_req_applies(&reqs.req[2], 0x1A, 0x44));
+	ck_assert(!altool_req_applies(&reqs.req[2], 0x19, 0x44));
+	ck_assert_str_eq(reqs.req[3].feature, "a");
+	ck_assert_uint_eq(reqs.req[3].first, 1);
+	ck_assert_uint_eq(reqs.req[3].last, 3);
+	ck_assert_str_eq(reqs.req[6].feature, "b");
+	ck_assert_uint_eq(reqs.req[6].first, 5);
+	ck_assert_int_eq(reqs.req[6].access, 'w');
+	ck_assert_uint_eq(reqs.req[6].line, 7);
+	altool_reqs_free(&reqs);
+}
+END_TEST
+
+static const struct {
+	const char *text, *fragment;
+} bad_reqs[] = {
+    {"t f nosuch r 0x1\n", "T:1: bad CPU token 'nosuch'"},
+    {"\nt f 06_ZZ r 0x1\n", "T:2: bad CPU token '06_ZZ'"},
+    {"t f intel x 0x1\n", "T:1: access 'x' is not r, z or w"},
+    {"t f intel r 0x\n", "T:1: '0x' is not an MSR address"},
+    {"t f intel r 0x5-0x1\n", "'0x5-0x1' is not an MSR address"},
+    {"t f intel r 0x100000000\n", "is not an MSR address"},
+    {"t f intel r 16\n", "'16' is not an MSR address"},
+    {"t f intel r\n", "T:1: expected 'TOOL FEATURE"},
+    {"t f intel r 0x1 extra\n", "T:1: expected 'TOOL FEATURE"},
+    {"cpus a\n", "T:1: expected 'cpus NAME"},
+    {"averyveryverylongtoolname f intel r 0x1\n", "tool name"},
+    {"t averyveryverylongfeaturename intel r 0x1\n", "feature name"},
+    {"# only comments\n\n", "T: no requirements"},
+};
+
+START_TEST(reqs_refused)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+
+	ck_assert_int_eq(altool_reqs_parse(bad_reqs[_i].text,
+					   strlen(bad_reqs[_i].text), "T",
+					   &reqs, &err),
+			 -EINVAL);
+	ck_assert_msg(strstr(err.msg, bad_reqs[_i].fragment), "'%s' lacks '%s'",
+		      err.msg, bad_reqs[_i].fragment);
+	ck_assert_ptr_null(reqs.req);
+}
+END_TEST
+
+/* Served, not served (first unmet register) and not applicable. */
+START_TEST(reqs_served)
+{
+	static const char text[] = "x f intel r 0x10\n"
+				   "x f intel z 0x3F1\n"
+				   "x f intel w 0x38F\n"
+				   "x f 06_55 w 0x1A4\n";
+	static const char list[] = "0x10 0x0\n0x38F 0x1\n0x3F1 0x0\n";
+	static const char ro[] = "0x10 0x0\n0x38F 0x0\n0x3F1 0x0\n";
+	struct msr_allowlist al, al_ro;
+	struct altool_reqs reqs;
+	struct msr_err err;
+	uint32_t miss = 0;
+
+	ck_assert(altool_reqs_parse(text, strlen(text), "T", &reqs, &err) == 0);
+	ck_assert(msr_allowlist_parse(list, strlen(list), "L", &al, &err) == 0);
+	ck_assert(msr_allowlist_parse(ro, strlen(ro), "R", &al_ro, &err) == 0);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 6, 0x4F, &al, &miss), 1);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 6, 0x55, &al, &miss), 0);
+	ck_assert_uint_eq(miss, 0x1A4);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 6, 0x4F, &al_ro, &miss), 0);
+	ck_assert_uint_eq(miss, 0x38F);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "f", 0x19, 1, &al, &miss), -1);
+	ck_assert_int_eq(
+	    altool_feature_served(&reqs, "x", "g", 6, 0x4F, &al, &miss), -1);
+	msr_allowlist_free(&al);
+	msr_allowlist_free(&al_ro);
+	altool_reqs_free(&reqs);
+}
+END_TEST
+
+static const struct {
+	const char *path;
+	bool ok;
+	unsigned int family, model;
+} model_paths[] = {
+    {"al_06_55", true, 6, 0x55},
+    {"/x/profiles/perf/al_19_11", true, 0x19, 0x11},
+    {"al_1A_2", true, 0x1A, 2},
+    {"al_6_55", false, 0, 0},
+    {"al_06_", false, 0, 0},
+    {"al_06_5G", false, 0, 0},
+    {"baseline", false, 0, 0},
+    {"x/al_06_55/site", false, 0, 0},
+};
+
+START_TEST(model_of_path)
+{
+	unsigned int f = 0, m = 0;
+
+	ck_assert_int_eq(altool_model_of_path(model_paths[_i].path, &f, &m),
+			 model_paths[_i].ok);
+	if (model_paths[_i].ok) {
+		ck_assert_uint_eq(f, model_paths[_i].family);
+		ck_assert_uint_eq(m, model_paths[_i].model);
+	}
 }
 END_TEST
 
@@ -631,8 +829,11 @@ START_TEST(cmd_lint_merge_diff)
 		   "- 0x00000198 0x0000000000000000\n"
 		   "- 0x00000199 0x0000000000000000\n"
 		   "- 0x0000019C 0x0000000000000000\n"
+		   "- 0x000001A0 0x0000000000000000\n"
 		   "- 0x000001A2 0x0000000000000000\n"
+		   "- 0x000001A4 0x0000000000000000\n"
 		   "- 0x000001AD 0x0000000000000000\n"
+		   "- 0x000001AE 0x0000000000000000\n"
 		   "- 0x000001B0 0x0000000000000000\n"
 		   "- 0x000001B1 0x0000000000000000\n"
 		   "- 0x00000309 0x0000000000000000\n"
@@ -642,6 +843,7 @@ START_TEST(cmd_lint_merge_diff)
 		   "- 0x0000038E 0x0000000000000000\n"
 		   "- 0x0000038F 0x0000000000000000\n"
 		   "- 0x00000390 0x0000000000000000\n"
+		   "- 0x000003F1 0x0000000000000000\n"
 		   "- 0x000003F9 0x0000000000000000\n"
 		   "- 0x000003FD 0x0000000000000000\n"
 		   "- 0x00000606 0x0000000000000000\n"
@@ -661,6 +863,39 @@ START_TEST(cmd_lint_merge_diff)
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_msg(strstr(r.err, "unknown command 'frobnicate'"), "%s",
 		      r.err);
+}
+END_TEST
+
+/* The command prints the table tools/coverage puts in README.md. */
+START_TEST(cmd_coverage)
+{
+	struct run r;
+	const char *coverage[] = {"coverage", "--dir", ALLOWLIST_SRCDIR, NULL};
+	const char *nodir[] = {"coverage", "--dir", "/nonexistent", NULL};
+	const char *args[] = {"coverage", "extra", NULL};
+	const char *row;
+
+	run(&r, coverage);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_msg(!strncmp(r.out,
+			       "| list | baseline (read-only) | + freq "
+			       "| + perf | + power | + prefetch | not "
+			       "served |\n",
+			       70),
+		      "%s", r.out);
+	row = strstr(r.out, "| al_06_55 |");
+	ck_assert_ptr_nonnull(row);
+	ck_assert_msg(!strncmp(row,
+			       "| al_06_55 | likwid powermeter; geopm energy | "
+			       "geopm frequency uncore-frequency; variorum "
+			       "frequency | likwid CLOCK FLOPS_DP",
+			       120),
+		      "%.300s", row);
+	run(&r, nodir);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.err, "/nonexistent"), "%s", r.err);
+	run(&r, args);
+	ck_assert_int_eq(r.status, 2);
 }
 END_TEST
 
@@ -729,6 +964,12 @@ START_TEST(cmd_install_show)
 		read_text(live, text, sizeof(text));
 		ck_assert_str_eq(text, before);
 
+		/* Emerald Rapids has no prefetch profile. */
+		f = fopen(cpuinfo, "w");
+		fputs("vendor_id\t: GenuineIntel\ncpu family\t: 6\n"
+		      "model\t\t: 207\n\n",
+		      f);
+		fclose(f);
 		run(&r, unavailable);
 		ck_assert_int_eq(r.status, 1);
 		ck_assert_msg(strstr(r.err, "'prefetch' is not available"),
@@ -857,11 +1098,19 @@ int main(void)
 	tcase_add_test(tc, lint_too_big);
 	tcase_add_loop_test(tc, role_table, 0, COUNT(role_cases));
 	suite_add_tcase(s, tc);
+	tc = tcase_create("tool requirements");
+	tcase_add_test(tc, reqs_builtin);
+	tcase_add_test(tc, reqs_cpu_sets);
+	tcase_add_loop_test(tc, reqs_refused, 0, COUNT(bad_reqs));
+	tcase_add_test(tc, reqs_served);
+	tcase_add_loop_test(tc, model_of_path, 0, COUNT(model_paths));
+	suite_add_tcase(s, tc);
 	tc = tcase_create("command");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, cmd_select);
 	tcase_add_test(tc, cmd_lint_merge_diff);
 	tcase_add_test(tc, cmd_install_show);
+	tcase_add_test(tc, cmd_coverage);
 	tcase_add_test(tc, boot_config);
 	suite_add_tcase(s, tc);
 

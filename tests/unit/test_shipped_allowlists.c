@@ -123,11 +123,16 @@ static const struct {
     {0x65C, 1ull << 63}, /* MSR_PLATFORM_POWER_LIMIT */
 };
 
-/* Never writable anywhere, not even for the emulator. */
+/*
+ * Never writable anywhere, not even for the emulator.  PEBS and the DS
+ * area among them: IA32_PEBS_ENABLE (0x3F1) may be listed read-only (the
+ * module lets LIKWID's write of the value it holds through), its load
+ * latency and frontend companions (0x3F6, 0x3F7) and DEBUGCTL never.
+ */
 static const uint32_t never_writable[] = {
     0x10,	0x1B,	    0x174,	0x175,	    0x176,	0x1A0,
-    0x1D9,	0x277,	    0x3F1,	0x600,	    0xC0000080, 0xC0000081,
-    0xC0000082, 0xC0000100, 0xC0000101, 0xC0000102,
+    0x1D9,	0x277,	    0x3F1,	0x3F6,	    0x3F7,	0x600,
+    0xC0000080, 0xC0000081, 0xC0000082, 0xC0000100, 0xC0000101, 0xC0000102,
 };
 
 START_TEST(access_rules)
@@ -166,6 +171,20 @@ START_TEST(access_rules)
 			ck_assert_msg(e->msr != never_writable[j] || !e->wmask,
 				      "%s: 0x%08X must never be writable",
 				      files[_i], e->msr);
+		/* IA32_DS_AREA holds a kernel address: not even readable. */
+		ck_assert_msg(e->msr != 0x600, "%s lists IA32_DS_AREA",
+			      files[_i]);
+		/* No lock bit of any register the tool knows. */
+		{
+			struct altool_msr_info info;
+
+			ck_assert_msg(!altool_msr_lookup(e->msr, &info) ||
+					  !(e->wmask & info.lock),
+				      "%s: 0x%08X mask 0x%016llX grants a "
+				      "lock bit",
+				      files[_i], e->msr,
+				      (unsigned long long)e->wmask);
+		}
 		/* TSC_AUX and MC0_* writes belong to the emulator only. */
 		if (!in_emulator)
 			ck_assert_msg(!e->wmask ||
@@ -258,6 +277,103 @@ START_TEST(install_list_matches_disk)
 		ck_assert_str_eq(listed[i], files[i]);
 		free(listed[i]);
 	}
+}
+END_TEST
+
+/* The coverage table in README.md is what `msr-allowlist coverage` prints
+ * for the lists on disk (tools/coverage rewrites it). */
+START_TEST(readme_coverage_current)
+{
+	struct altool_reqs reqs;
+	struct msr_err err;
+	char path[4096], *readme, *want = NULL, *begin, *end;
+	size_t len, wlen = 0;
+	FILE *f;
+
+	ck_assert_msg(altool_reqs_builtin(&reqs, &err) == 0, "%s", err.msg);
+	f = open_memstream(&want, &wlen);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(altool_coverage(ALLOWLIST_SRCDIR, &reqs, f, &err) == 0,
+		      "%s", err.msg);
+	fclose(f);
+	altool_reqs_free(&reqs);
+	full_path("README.md", path, sizeof(path));
+	ck_assert_msg(msr_read_file(path, 1 << 20, &readme, &len, &err) == 0,
+		      "%s", err.msg);
+	begin = strstr(readme, "<!-- coverage:begin");
+	ck_assert_msg(begin != NULL, "README.md lacks the coverage markers");
+	begin = strchr(begin, '\n');
+	ck_assert_ptr_nonnull(begin);
+	begin++;
+	end = strstr(begin, "<!-- coverage:end -->");
+	ck_assert_ptr_nonnull(end);
+	*end = 0;
+	ck_assert_msg(!strcmp(begin, want),
+		      "README.md's coverage table is stale: run "
+		      "MSR_BUILD_DIR=build allowlists/tools/coverage");
+	free(readme);
+	free(want);
+}
+END_TEST
+
+/* What issue #13 asks of the Skylake-SP and EPYC lists the VM test uses. */
+START_TEST(coverage_of_tested_models)
+{
+	static const struct {
+		const char *list, *overlay, *tool, *feature;
+	} want[] = {
+	    {"al_06_55", "perf", "likwid", "CLOCK"},
+	    {"al_06_55", "perf", "likwid", "FLOPS_DP"},
+	    {"al_06_55", NULL, "likwid", "powermeter"},
+	    {"al_06_55", "prefetch", "likwid", "features"},
+	    {"al_06_55", "power", "geopm", "power-limit"},
+	    {"al_06_55", "power", "variorum", "power-limit"},
+	    {"al_06_8F", "freq", "geopm", "uncore-frequency"},
+	    {"al_17_1", "perf", "likwid", "CLOCK"},
+	    {"al_17_1", NULL, "likwid", "powermeter"},
+	    {"al_19_11", "perf", "likwid", "ENERGY"},
+	    {"al_1A_2", "perf", "likwid", "FLOPS_SP"},
+	};
+	struct altool_reqs reqs;
+	struct msr_err err;
+	size_t i;
+
+	ck_assert_msg(altool_reqs_builtin(&reqs, &err) == 0, "%s", err.msg);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct msr_allowlist base, ov, merged = {0};
+		unsigned int fam, mod;
+		uint32_t miss = 0;
+		char rel[256];
+
+		ck_assert(altool_model_of_path(want[i].list, &fam, &mod));
+		load(want[i].list, &base);
+		if (want[i].overlay) {
+			snprintf(rel, sizeof(rel), "profiles/%s/%s",
+				 want[i].overlay, want[i].list);
+			load(rel, &ov);
+			ck_assert(msr_allowlist_merge(&base, &ov, &merged,
+						      &err) == 0);
+			msr_allowlist_free(&ov);
+		}
+		ck_assert_msg(
+		    altool_feature_served(
+			&reqs, want[i].tool, want[i].feature, fam, mod,
+			want[i].overlay ? &merged : &base, &miss) == 1,
+		    "%s + %s does not serve %s %s (0x%08X)", want[i].list,
+		    want[i].overlay ? want[i].overlay : "nothing", want[i].tool,
+		    want[i].feature, miss);
+		if (want[i].overlay)
+			ck_assert_msg(
+			    altool_feature_served(&reqs, want[i].tool,
+						  want[i].feature, fam, mod,
+						  &base, &miss) == 0,
+			    "%s alone serves %s %s: the profile is not "
+			    "needed",
+			    want[i].list, want[i].tool, want[i].feature);
+		msr_allowlist_free(&merged);
+		msr_allowlist_free(&base);
+	}
+	altool_reqs_free(&reqs);
 }
 END_TEST
 
@@ -384,6 +500,8 @@ int main(void)
 	tcase_add_test(tc, install_list_matches_disk);
 	tcase_add_test(tc, promised_baselines);
 	tcase_add_test(tc, emulator_demo_exact);
+	tcase_add_test(tc, readme_coverage_current);
+	tcase_add_test(tc, coverage_of_tested_models);
 	tcase_add_loop_test(tc, spot_masks, 0,
 			    (int)(sizeof(spot) / sizeof(spot[0])));
 	suite_add_tcase(s, tc);

@@ -11,6 +11,8 @@
 #
 #   MSR_SAFE_CACHE   where the kernels are unpacked (default
 #                    /var/cache/msr-safe; scripts/kernels); reused between runs
+#   VM_CPU           qemu -cpu model vm_boot emulates (default max; e.g.
+#                    Skylake-Server or EPYC for a tool that checks the model)
 # shellcheck shell=bash
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -173,7 +175,7 @@ vm_boot() {
 	shift 5
 	mkdir -p "$dir"
 	timeout --foreground -k 5 "$limit" qemu-system-x86_64 \
-		-machine pc -accel tcg -cpu max -smp "$smp" -m "$mem" \
+		-machine pc -accel tcg -cpu "${VM_CPU:-max}" -smp "$smp" -m "$mem" \
 		-display none -monitor none -no-reboot -nic none \
 		-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
 		-kernel "$VM_KERNEL" -initrd "$initrd" \
