@@ -1292,7 +1292,7 @@ static int scan_names(const char *dir, bool profiles, char ***out, size_t *n)
 		if (stat(path, &st))
 			continue;
 		if (profiles ? !S_ISDIR(st.st_mode) ||
-				   !altool_profile_name_ok(de->d_name)
+				   !msr_profile_name_valid(de->d_name)
 			     : !S_ISREG(st.st_mode) ||
 				   !altool_model_of_path(de->d_name, &f, &m))
 			continue;
