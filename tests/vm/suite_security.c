@@ -170,7 +170,7 @@ static void batch_cap(struct suite *s)
  */
 static void batch_chunks(struct suite *s)
 {
-	const uint32_t per_cpu = 3 * 256 + 7;
+	const uint32_t per_cpu = 3 * 1024 + 7;
 	int ncpu = s->ncpus < 2 ? 1 : 2;
 	uint32_t n = per_cpu * (uint32_t)ncpu;
 	struct msr_batch_op *ops = calloc(n, sizeof(*ops));
@@ -197,7 +197,7 @@ static void batch_chunks(struct suite *s)
 	}
 	check_long(s, 0, bad,
 		   "chunks: every read saw the write before it (order kept "
-		   "across chunks of 256)");
+		   "across chunks of 1024)");
 	free(ops);
 }
 
