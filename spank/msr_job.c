@@ -305,6 +305,10 @@ static const char *join_shared(const struct msr_job_ctx *job,
 	return SHARED_PROFILE;
 }
 
+#define NO_EXTERN_STEP_WHY                                                     \
+	"PrologFlags=Contain is not set in slurm.conf: the job has no extern " \
+	"step, so between its steps only slurmd vouches that it is live"
+
 int msr_job_prolog(const struct msr_job_ctx *job)
 {
 	const struct msr_config *cfg = job->cfg;
@@ -316,6 +320,14 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	struct msr_err err = {{0}};
 	int lock = -1, rc;
 
+	/*
+	 * Before anything is created there: a StateDir other nodes share is
+	 * refused at every prolog.  The epilog does not check, so a job whose
+	 * prolog ran before the StateDir moved is still put back.
+	 */
+	rc = msr_config_state_dir_check(cfg, &err);
+	if (rc < 0)
+		goto fail;
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
@@ -375,6 +387,13 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	} else {
 		ev.outcome = shared ? "joined" : "ok";
 		snprintf(ev.message, sizeof(ev.message), "%s", note);
+	}
+	if (job->no_extern_step) {
+		size_t used = strlen(ev.message);
+
+		snprintf(ev.message + used, sizeof(ev.message) - used, "%s%s",
+			 used ? "; " : "", NO_EXTERN_STEP_WHY);
+		LOG_ERR("job %s: %s", job->job_id, NO_EXTERN_STEP_WHY);
 	}
 	audit(cfg, job, &ev);
 	msr_state_free(shared);

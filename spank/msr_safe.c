@@ -75,9 +75,9 @@ static struct spank_option profile_option = {
 	"so msr-safe cannot set up or restore jobs; remove RunInJob from "    \
 	"PrologFlags in slurm.conf"
 
-#ifdef PROLOG_FLAG_RUN_IN_JOB
 extern slurm_conf_t slurm_conf __attribute__((weak));
 
+#ifdef PROLOG_FLAG_RUN_IN_JOB
 static bool prolog_runs_in_job(void)
 {
 	return &slurm_conf &&
@@ -89,6 +89,22 @@ static bool prolog_runs_in_job(void)
 	return false; /* Slurm before 23.11 has no RunInJob */
 }
 #endif
+
+/*
+ * PrologFlags=Contain (which implies Alloc) is missing, read from the
+ * same slurm_conf.  A process that has not parsed slurm.conf reads 0 for
+ * every flag: Alloc unset is "unknown", never a warning.
+ */
+static bool no_extern_step(void)
+{
+	return &slurm_conf && (slurm_conf.prolog_flags & PROLOG_FLAG_ALLOC) &&
+	       !(slurm_conf.prolog_flags & PROLOG_FLAG_CONTAIN);
+}
+
+#define NO_CONTAIN_WHY                                                         \
+	"PrologFlags=Contain is not set in slurm.conf: a job has no extern "   \
+	"step between its steps, and its liveness rests on slurmd alone; add " \
+	"Contain to PrologFlags"
 
 /* Milliseconds since @t0 (CLOCK_MONOTONIC), for the debug log. */
 static double ms_since(const struct timespec *t0)
@@ -324,6 +340,19 @@ static void submit_partition(char *buf, size_t cap)
 	}
 }
 
+/*
+ * slurmd start: say in slurmd's log what will make every prolog on this
+ * node fail, while the admin is looking (slurmd itself keeps running).
+ */
+static void slurmd_start_checks(void)
+{
+	struct msr_err err = {{0}};
+
+	if (msr_config_state_dir_check(&plugin.cfg, &err) < 0)
+		LOG_ERR("%s (every job prolog on this node will fail)",
+			err.msg);
+}
+
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	spank_context_t ctx = spank_context();
@@ -345,6 +374,12 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	}
 	if (rc < 0)
 		return rc;
+	if (ctx == S_CTX_SLURMD)
+		slurmd_start_checks();
+	if (ctx == S_CTX_SLURMD &&
+	    (no_extern_step() ||
+	     (&slurm_conf && !(slurm_conf.prolog_flags & PROLOG_FLAG_ALLOC))))
+		LOG_ERR(NO_CONTAIN_WHY);
 	if (ctx == S_CTX_SLURMD && prolog_runs_in_job())
 		LOG_ERR(RUN_IN_JOB_WHY " (every job step on this node will be "
 				       "refused)");
@@ -466,6 +501,7 @@ static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
 	if (rc < 0)
 		return rc;
 	job.config_error = config_error[0] ? config_error : NULL;
+	job.no_extern_step = no_extern_step();
 	rc = hook(&job);
 	slurm_debug("msr-safe: job %s %s took %.2f ms", job.job_id, phase,
 		    ms_since(&t0));

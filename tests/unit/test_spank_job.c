@@ -419,6 +419,33 @@ START_TEST(operator_resolves_kept_snapshot)
 }
 END_TEST
 
+/* Item 9: without PrologFlags=Contain the prolog says so in its audit line. */
+START_TEST(missing_contain_is_audited)
+{
+	struct node n;
+	char *log;
+
+	node_new(&n);
+	as_job(&n, "26", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	n.job.no_extern_step = true;
+	as_job(&n, "27", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	log = state_file(&n, "audit.log");
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "\"job\":\"27\"") &&
+			  strstr(strstr(log, "\"job\":\"27\""),
+				 "PrologFlags=Contain is not set"),
+		      "%s", log);
+	ck_assert_msg(!strstr(log, "PrologFlags=Contain") ||
+			  strstr(log, "PrologFlags=Contain") >
+			      strstr(log, "\"job\":\"27\""),
+		      "job 26's line has the warning: %s", log);
+	free(log);
+	node_free(&n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_job");
@@ -438,6 +465,7 @@ int main(void)
 	tcase_add_test(tc, truncated_snapshot_from_earlier_boot);
 	tcase_add_test(tc, other_hosts_snapshot_refused);
 	tcase_add_test(tc, operator_resolves_kept_snapshot);
+	tcase_add_test(tc, missing_contain_is_audited);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
