@@ -52,6 +52,34 @@ static void corrupt(const struct msr_config *cfg, const struct msr_job_ctx *job,
 }
 
 /*
+ * How many of @ids (other jobs' records) still use the snapshot: live on
+ * this node, or, when nothing here says so, still running according to
+ * slurmctld (a job whose slurmstepds were killed and whose slurmd was
+ * restarted may still run, and its values must not be restored under it).
+ * slurmctld is asked only when every job looks gone here.
+ */
+static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
+			 size_t nids)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < nids; i++) {
+		if (record_is_live(job->cfg, ids[i]))
+			live++;
+	}
+	for (size_t i = 0; !live && job->job_running && i < nids; i++) {
+		if (job->job_running(ids[i]) == 1) {
+			LOG_INFO("job %s: nothing of job %s runs on this node "
+				 "but slurmctld says it is running: it "
+				 "counts as live",
+				 job->job_id, ids[i]);
+			live++;
+		}
+	}
+	return live;
+}
+
+/*
  * Before a prolog does anything: deal with a snapshot nobody alive owns.
  * From another boot it is archived unrestored (those values mean nothing
  * now); from this boot it is restored.  A snapshot with a live job stays.
@@ -158,10 +186,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		audit(cfg, job, &ev);
 		goto out;
 	}
-	for (size_t i = 0; i < nids; i++) {
-		if (record_is_live(cfg, ids[i]))
-			live++;
-	}
+	live = count_live(job, ids, nids);
 	if (live) {
 		*kept = st;
 		st = NULL;
@@ -528,10 +553,7 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	rc = record_list(cfg, job->job_id, &ids, &nids, &err);
 	if (rc < 0)
 		goto fail;
-	for (size_t i = 0; i < nids; i++) {
-		if (record_is_live(cfg, ids[i]))
-			live++;
-	}
+	live = count_live(job, ids, nids);
 	if (live) {
 		/* Kept as "released" so the last job out can list every user.
 		 */

@@ -106,6 +106,43 @@ static bool no_extern_step(void)
 	"step between its steps, and its liveness rests on slurmd alone; add " \
 	"Contain to PrologFlags"
 
+/*
+ * slurmctld's view of job @job_id (msr_job_ctx.job_running): 1 running
+ * or suspended (or still completing), 0 finished or unknown to it,
+ * negative when slurmctld cannot be asked.  libslurm's RPC, resolved in
+ * the slurmstepd that runs the job prolog/epilog.
+ */
+static int ctld_job_running(const char *job_id)
+{
+	job_info_msg_t *msg = NULL;
+	uint64_t id;
+	int running = 0;
+
+	if (msr_parse_u64(job_id, UINT32_MAX, &id) < 0)
+		return -EINVAL;
+	if (slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0) {
+		int e = slurm_get_errno();
+
+		if (e == ESLURM_INVALID_JOB_ID)
+			return 0; /* purged: long gone */
+		LOG_ERR("cannot ask slurmctld about job %s: %s", job_id,
+			slurm_strerror(e));
+		return -EIO;
+	}
+	for (uint32_t i = 0; i < msg->record_count; i++) {
+		uint32_t st = msg->job_array[i].job_state;
+
+		if (msg->job_array[i].job_id != (uint32_t)id)
+			continue;
+		if ((st & JOB_STATE_BASE) == JOB_RUNNING ||
+		    (st & JOB_STATE_BASE) == JOB_SUSPENDED ||
+		    (st & JOB_COMPLETING))
+			running = 1;
+	}
+	slurm_free_job_info_msg(msg);
+	return running;
+}
+
 /* Milliseconds since @t0 (CLOCK_MONOTONIC), for the debug log. */
 static double ms_since(const struct timespec *t0)
 {
@@ -502,6 +539,7 @@ static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
 		return rc;
 	job.config_error = config_error[0] ? config_error : NULL;
 	job.no_extern_step = no_extern_step();
+	job.job_running = ctld_job_running;
 	rc = hook(&job);
 	slurm_debug("msr-safe: job %s %s took %.2f ms", job.job_id, phase,
 		    ms_since(&t0));

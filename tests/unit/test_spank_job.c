@@ -446,6 +446,48 @@ START_TEST(missing_contain_is_audited)
 }
 END_TEST
 
+/* slurmctld's answer, as the plugin's hook gives it: job 32 still runs. */
+static int ctld_says_32_runs(const char *job_id)
+{
+	return strcmp(job_id, "32") == 0;
+}
+
+static int ctld_unreachable(const char *job_id)
+{
+	(void)job_id;
+	return -EIO;
+}
+
+/*
+ * Item 4: nothing of job 32 runs here (stepds killed, slurmd restarted),
+ * but slurmctld says it runs: the next prolog must not restore under it;
+ * its own epilog does, later.  slurmctld unreachable: the local view.
+ */
+START_TEST(ctld_running_job_is_live)
+{
+	struct node n;
+
+	node_new(&n);
+	tree_set(n.dev, 1, 0x402, 0x4021);
+	as_job(&n, "32", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	tree_set(n.dev, 1, 0x402, 0x3232);
+	n.job.job_running = ctld_says_32_runs;
+	as_job(&n, "33", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x3232);
+	ck_assert(!archive_has(&n, "-job32-recovered.json"));
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0); /* 33 ends first */
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x3232);
+	n.job.job_running = ctld_unreachable;
+	as_job(&n, "34", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x4021);
+	ck_assert(archive_has(&n, "-job32-recovered.json"));
+	node_free(&n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_job");
@@ -466,6 +508,7 @@ int main(void)
 	tcase_add_test(tc, other_hosts_snapshot_refused);
 	tcase_add_test(tc, operator_resolves_kept_snapshot);
 	tcase_add_test(tc, missing_contain_is_audited);
+	tcase_add_test(tc, ctld_running_job_is_live);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
