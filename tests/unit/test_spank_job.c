@@ -321,7 +321,11 @@ START_TEST(real_slurmstepd_is_live)
 		execl(exe, "slurmstepd: [28.extern]", "30", (char *)NULL);
 		_exit(127);
 	}
-	usleep(100000);
+	/* Until the exec is done (a fixed sleep loses on a loaded machine). */
+	snprintf(cmd, sizeof(cmd), "grep -q '^slurmstepd: ' /proc/%d/cmdline",
+		 (int)pid);
+	for (int i = 0; i < 100 && system(cmd) != 0; i++)
+		usleep(50000);
 	as_job(&n, "29", NULL);
 	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
 	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x2828);
@@ -488,6 +492,36 @@ START_TEST(ctld_running_job_is_live)
 }
 END_TEST
 
+/* Item 10: array task and heterogeneous component in the audit lines. */
+START_TEST(array_and_het_ids_audited)
+{
+	struct node n;
+	char *log;
+
+	node_new(&n);
+	as_job(&n, "41", NULL);
+	snprintf(n.job.array_job_id, sizeof(n.job.array_job_id), "40");
+	snprintf(n.job.array_task_id, sizeof(n.job.array_task_id), "7");
+	snprintf(n.job.het_job_id, sizeof(n.job.het_job_id), "39");
+	snprintf(n.job.het_job_offset, sizeof(n.job.het_job_offset), "2");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	log = state_file(&n, "audit.log");
+	ck_assert_ptr_nonnull(log);
+	for (const char *p = log; *p; p = strchr(p, '\n') + 1) {
+		ck_assert_msg(strstr(p, "\"array_job\":\"40\"") &&
+				  strstr(p, "\"array_task\":\"7\"") &&
+				  strstr(p, "\"het_job\":\"39\"") &&
+				  strstr(p, "\"het_component\":\"2\""),
+			      "%s", p);
+		if (!strchr(p, '\n'))
+			break;
+	}
+	free(log);
+	node_free(&n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_job");
@@ -509,6 +543,7 @@ int main(void)
 	tcase_add_test(tc, operator_resolves_kept_snapshot);
 	tcase_add_test(tc, missing_contain_is_audited);
 	tcase_add_test(tc, ctld_running_job_is_live);
+	tcase_add_test(tc, array_and_het_ids_audited);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
