@@ -36,6 +36,7 @@ SPANK_PLUGIN(msr_safe, 1);
  */
 static struct {
 	bool loaded;
+	bool slurm_api_ready; /* slurm_init() done in this process */
 	struct msr_config cfg;
 	bool refused;
 	char why[512];
@@ -107,6 +108,19 @@ static bool no_extern_step(void)
 	"Contain to PrologFlags"
 
 /*
+ * libslurm's client API in the job prolog/epilog: 24.11's slurmstepd
+ * there has loaded no hash plugin, and an RPC without it is fatal ("Was
+ * slurm_init() called"), so initialise once per process first.
+ */
+static void slurm_api_init(void)
+{
+	if (plugin.slurm_api_ready)
+		return;
+	slurm_init(NULL);
+	plugin.slurm_api_ready = true;
+}
+
+/*
  * slurmctld's view of job @job_id (msr_job_ctx.job_running): 1 running
  * or suspended (or still completing), 0 finished or unknown to it,
  * negative when slurmctld cannot be asked.  libslurm's RPC, resolved in
@@ -120,6 +134,7 @@ static int ctld_job_running(const char *job_id)
 
 	if (msr_parse_u64(job_id, UINT32_MAX, &id) < 0)
 		return -EINVAL;
+	slurm_api_init();
 	if (slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0) {
 		/* libslurm sets errno (24.11 has no slurm_get_errno) */
 		int e = errno;
@@ -156,8 +171,10 @@ static void ctld_job_ids(struct msr_job_ctx *job)
 	job_info_msg_t *msg = NULL;
 	uint64_t id;
 
-	if (msr_parse_u64(job->job_id, UINT32_MAX, &id) < 0 ||
-	    slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0)
+	if (msr_parse_u64(job->job_id, UINT32_MAX, &id) < 0)
+		return;
+	slurm_api_init();
+	if (slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0)
 		return;
 	for (uint32_t i = 0; i < msg->record_count; i++) {
 		const slurm_job_info_t *j = &msg->job_array[i];
