@@ -63,10 +63,6 @@ void audit(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	if (job->het_job_id[0])
 		json_object_object_add(o, "het_job",
 				       json_object_new_string(job->het_job_id));
-	if (job->het_job_offset[0])
-		json_object_object_add(
-		    o, "het_component",
-		    json_object_new_string(job->het_job_offset));
 	json_object_object_add(o, "uid", json_object_new_int64(job->uid));
 	json_object_object_add(o, "user", json_object_new_string(job->user));
 	json_object_object_add(o, "partition",

@@ -28,7 +28,6 @@ struct msr_job_ctx {
 	char array_job_id[32];
 	char array_task_id[32];
 	char het_job_id[32];
-	char het_job_offset[32]; /* the component: 0 is the leader */
 	uint32_t uid;
 	char user[64];
 	char partition[64];

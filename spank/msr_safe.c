@@ -159,45 +159,6 @@ static int ctld_job_running(const char *job_id)
 	return running;
 }
 
-/*
- * Array and heterogeneous-job ids of the job, for its records and audit
- * lines.  Slurm's prolog/epilog environment carries SLURM_HET_JOB_ID
- * only, and spank_get_item() there serves S_JOB_UID and S_JOB_ID only
- * (22.05 to 24.11): slurmctld is the one source.  One RPC per prolog and
- * epilog; when it fails the line just lacks them.
- */
-static void ctld_job_ids(struct msr_job_ctx *job)
-{
-	job_info_msg_t *msg = NULL;
-	uint64_t id;
-
-	if (msr_parse_u64(job->job_id, UINT32_MAX, &id) < 0)
-		return;
-	slurm_api_init();
-	if (slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0)
-		return;
-	for (uint32_t i = 0; i < msg->record_count; i++) {
-		const slurm_job_info_t *j = &msg->job_array[i];
-
-		if (j->job_id != (uint32_t)id)
-			continue;
-		if (j->array_job_id && j->array_task_id != NO_VAL) {
-			snprintf(job->array_job_id, sizeof(job->array_job_id),
-				 "%u", j->array_job_id);
-			snprintf(job->array_task_id, sizeof(job->array_task_id),
-				 "%u", j->array_task_id);
-		}
-		if (j->het_job_id && j->het_job_id != NO_VAL) {
-			snprintf(job->het_job_id, sizeof(job->het_job_id), "%u",
-				 j->het_job_id);
-			snprintf(job->het_job_offset,
-				 sizeof(job->het_job_offset), "%u",
-				 j->het_job_offset);
-		}
-	}
-	slurm_free_job_info_msg(msg);
-}
-
 /* Milliseconds since @t0 (CLOCK_MONOTONIC), for the debug log. */
 static double ms_since(const struct timespec *t0)
 {
@@ -593,8 +554,6 @@ static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
 	if (rc < 0)
 		return rc;
 	job.config_error = config_error[0] ? config_error : NULL;
-	if (!job.array_job_id[0])
-		ctld_job_ids(&job);
 	job.no_extern_step = no_extern_step();
 	job.job_running = ctld_job_running;
 	rc = hook(&job);
