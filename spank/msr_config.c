@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 
 #include "msr_config.h"
 
@@ -850,6 +853,17 @@ static int expand_one(char *path, const char *node, struct msr_err *err)
 	return 0;
 }
 
+bool msr_config_path_per_node(const char *path)
+{
+	for (const char *p = path; p[0]; p++) {
+		if (p[0] == '%' && p[1] == 'n')
+			return true;
+		if (p[0] == '%' && p[1] == '%')
+			p++;
+	}
+	return false;
+}
+
 int msr_config_expand_node(struct msr_config *cfg, const char *node,
 			   struct msr_err *err)
 {
@@ -860,10 +874,138 @@ int msr_config_expand_node(struct msr_config *cfg, const char *node,
 
 	if (strchr(node, '/') || strcmp(node, "..") == 0 || !node[0])
 		return msr_err_set(err, -EINVAL, "bad node name '%s'", node);
+	if (msr_config_path_per_node(cfg->state_dir))
+		cfg->state_dir_per_node = true;
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
 		rc = expand_one(paths[i], node, err);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* statfs(2) f_type values (linux/magic.h and the filesystems' sources). */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} network_fs[] = {
+    {0x6969, "nfs"},	    {0xFF534D42, "cifs"},     {0xFE534D42, "smb2"},
+    {0x517B, "smb"},	    {0x0BD00BD0, "lustre"},   {0x47504653, "gpfs"},
+    {0x19830326, "beegfs"}, {0x01021997, "9p"},	      {0x00C36400, "ceph"},
+    {0x5346414F, "afs"},    {0x6B414653, "afs"},      {0x73757245, "coda"},
+    {0x564C, "ncp"},	    {0x20030528, "orangefs"}, {0x01161970, "gfs2"},
+    {0x7461636F, "ocfs2"},  {0xAAD7AAEA, "panfs"},
+};
+
+const char *msr_network_fs_name(unsigned long f_type)
+{
+	for (size_t i = 0; i < sizeof(network_fs) / sizeof(*network_fs); i++) {
+		if (network_fs[i].magic == (f_type & 0xFFFFFFFFUL))
+			return network_fs[i].name;
+	}
+	return NULL;
+}
+
+static int refuse_shared_state_dir(const char *path, const char *fs,
+				   struct msr_err *err)
+{
+	return msr_err_set(err, -EREMOTE,
+			   "StateDir %s is on a network filesystem (%s) and "
+			   "not per node: nodes would use each other's "
+			   "snapshots; use a local directory, or put %%n "
+			   "(the node name) in StateDir",
+			   path, fs);
+}
+
+int msr_config_state_dir_fs(const char *path, unsigned long f_type,
+			    bool per_node, struct msr_err *err)
+{
+	const char *fs = msr_network_fs_name(f_type);
+
+	if (!fs || per_node)
+		return 0;
+	return refuse_shared_state_dir(path, fs, err);
+}
+
+/* Mount types (mountinfo's fstype, before any ".subtype") that are shared. */
+static const char *const network_fstypes[] = {
+    "nfs",    "nfs4",	  "cifs",   "smb3", "smbfs",	 "9p",	  "virtiofs",
+    "lustre", "gpfs",	  "beegfs", "ceph", "glusterfs", "afs",	  "coda",
+    "ncpfs",  "orangefs", "pvfs2",  "gfs2", "ocfs2",	 "panfs",
+};
+
+bool msr_network_fstype(const char *fstype)
+{
+	size_t n = strcspn(fstype, ".");
+
+	if (strncmp(fstype, "fuse.", 5) == 0) /* fuse.sshfs, fuse.glusterfs */
+		return strcmp(fstype + 5, "sshfs") == 0 ||
+		       msr_network_fstype(fstype + 5);
+	for (size_t i = 0;
+	     i < sizeof(network_fstypes) / sizeof(*network_fstypes); i++) {
+		if (strlen(network_fstypes[i]) == n &&
+		    strncmp(fstype, network_fstypes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The type of the mount holding device @dev, from /proc/self/mountinfo
+ * ("ID PARENT MAJ:MIN ROOT POINT OPTS [TAGS] - FSTYPE SOURCE ...").
+ * Needed besides f_type: a 9p2000.L client reports the server's f_type
+ * (ext4 for a host's disk), not its own.
+ */
+static void mount_type(dev_t dev, char *out, size_t cap)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int maj, min;
+		char *sep = strstr(line, " - ");
+
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) != 2 || !sep ||
+		    makedev(maj, min) != dev)
+			continue;
+		sscanf(sep + 3, "%63s", out);
+		if (strlen(out) >= cap)
+			out[0] = '\0';
+		break;
+	}
+	fclose(f);
+}
+
+int msr_config_state_dir_check(const struct msr_config *cfg,
+			       struct msr_err *err)
+{
+	char dir[MSR_CONFIG_PATH_MAX], type[64];
+	struct statfs sfs;
+	struct stat sb;
+	bool per_node =
+	    cfg->state_dir_per_node || msr_config_path_per_node(cfg->state_dir);
+
+	if (per_node)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", cfg->state_dir);
+	/* Not created yet: the filesystem it will be created on. */
+	while (statfs(dir, &sfs) < 0 || stat(dir, &sb) < 0) {
+		char *slash = strrchr(dir, '/');
+
+		if (errno != ENOENT || !slash || !dir[1])
+			return msr_err_set(err, -errno, "StateDir %s: %s",
+					   cfg->state_dir, strerror(errno));
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			slash[0] = '\0';
+	}
+	mount_type(sb.st_dev, type, sizeof(type));
+	if (type[0] && msr_network_fstype(type))
+		return refuse_shared_state_dir(cfg->state_dir, type, err);
+	return msr_config_state_dir_fs(cfg->state_dir,
+				       (unsigned long)sfs.f_type, false, err);
 }

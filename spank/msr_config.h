@@ -8,6 +8,7 @@
 #ifndef MSR_CONFIG_H
 #define MSR_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "msrsave.h"
@@ -45,6 +46,8 @@ struct msr_config {
 	/* Test knobs: where the boot id and the CPU identity come from. */
 	char boot_id_file[MSR_CONFIG_PATH_MAX];
 	char cpuinfo_file[MSR_CONFIG_PATH_MAX];
+	/* StateDir named %n before msr_config_expand_node(): one per node. */
+	bool state_dir_per_node;
 	unsigned int keep_archives;
 	unsigned int lock_timeout;    /* seconds */
 	struct msr_profile *profiles; /* [0] is the built-in "default" */
@@ -97,6 +100,31 @@ void msr_config_free(struct msr_config *cfg);
  */
 int msr_config_expand_node(struct msr_config *cfg, const char *node,
 			   struct msr_err *err);
+
+/* Does @path hold a %n (not a literal "%%n"), i.e. differ per node? */
+bool msr_config_path_per_node(const char *path);
+
+/*
+ * The network (or cluster) filesystem a statfs(2) f_type names ("nfs",
+ * "cifs", "lustre", "gpfs", "beegfs", "9p", ...), NULL for a local one.
+ */
+const char *msr_network_fs_name(unsigned long f_type);
+/* The same for a mount's type name ("nfs4", "9p", "fuse.sshfs", ...). */
+bool msr_network_fstype(const char *fstype);
+
+/*
+ * Item 7 of issue 11: a StateDir shared by nodes lets one node's prolog
+ * or epilog act on another's snapshot.  A StateDir on a network
+ * filesystem is refused (-EREMOTE, with the path and the filesystem in
+ * @err) unless its configured path is per node (%n).  The decision for
+ * a known @f_type; msr_config_state_dir_check() asks statfs(2) and the
+ * mount table about the StateDir, or its nearest existing parent before
+ * the prolog creates it.
+ */
+int msr_config_state_dir_fs(const char *path, unsigned long f_type,
+			    bool per_node, struct msr_err *err);
+int msr_config_state_dir_check(const struct msr_config *cfg,
+			       struct msr_err *err);
 
 /*
  * A user-supplied value made safe for a log line or message: bytes

@@ -52,6 +52,34 @@ static void corrupt(const struct msr_config *cfg, const struct msr_job_ctx *job,
 }
 
 /*
+ * How many of @ids (other jobs' records) still use the snapshot: live on
+ * this node, or, when nothing here says so, still running according to
+ * slurmctld (a job whose slurmstepds were killed and whose slurmd was
+ * restarted may still run, and its values must not be restored under it).
+ * slurmctld is asked only when every job looks gone here.
+ */
+static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
+			 size_t nids)
+{
+	size_t live = 0;
+
+	for (size_t i = 0; i < nids; i++) {
+		if (record_is_live(job->cfg, ids[i]))
+			live++;
+	}
+	for (size_t i = 0; !live && job->job_running && i < nids; i++) {
+		if (job->job_running(ids[i]) == 1) {
+			LOG_INFO("job %s: nothing of job %s runs on this node "
+				 "but slurmctld says it is running: it "
+				 "counts as live",
+				 job->job_id, ids[i]);
+			live++;
+		}
+	}
+	return live;
+}
+
+/*
  * Before a prolog does anything: deal with a snapshot nobody alive owns.
  * From another boot it is archived unrestored (those values mean nothing
  * now); from this boot it is restored.  A snapshot with a live job stays.
@@ -158,10 +186,7 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 		audit(cfg, job, &ev);
 		goto out;
 	}
-	for (size_t i = 0; i < nids; i++) {
-		if (record_is_live(cfg, ids[i]))
-			live++;
-	}
+	live = count_live(job, ids, nids);
 	if (live) {
 		*kept = st;
 		st = NULL;
@@ -305,6 +330,10 @@ static const char *join_shared(const struct msr_job_ctx *job,
 	return SHARED_PROFILE;
 }
 
+#define NO_EXTERN_STEP_WHY                                                     \
+	"PrologFlags=Contain is not set in slurm.conf: the job has no extern " \
+	"step, so between its steps only slurmd vouches that it is live"
+
 int msr_job_prolog(const struct msr_job_ctx *job)
 {
 	const struct msr_config *cfg = job->cfg;
@@ -316,6 +345,14 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	struct msr_err err = {{0}};
 	int lock = -1, rc;
 
+	/*
+	 * Before anything is created there: a StateDir other nodes share is
+	 * refused at every prolog.  The epilog does not check, so a job whose
+	 * prolog ran before the StateDir moved is still put back.
+	 */
+	rc = msr_config_state_dir_check(cfg, &err);
+	if (rc < 0)
+		goto fail;
 	rc = read_boot_id(cfg, boot_id, sizeof(boot_id), &err);
 	if (rc < 0)
 		goto fail;
@@ -375,6 +412,13 @@ int msr_job_prolog(const struct msr_job_ctx *job)
 	} else {
 		ev.outcome = shared ? "joined" : "ok";
 		snprintf(ev.message, sizeof(ev.message), "%s", note);
+	}
+	if (job->no_extern_step) {
+		size_t used = strlen(ev.message);
+
+		snprintf(ev.message + used, sizeof(ev.message) - used, "%s%s",
+			 used ? "; " : "", NO_EXTERN_STEP_WHY);
+		LOG_ERR("job %s: %s", job->job_id, NO_EXTERN_STEP_WHY);
 	}
 	audit(cfg, job, &ev);
 	msr_state_free(shared);
@@ -509,10 +553,7 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 	rc = record_list(cfg, job->job_id, &ids, &nids, &err);
 	if (rc < 0)
 		goto fail;
-	for (size_t i = 0; i < nids; i++) {
-		if (record_is_live(cfg, ids[i]))
-			live++;
-	}
+	live = count_live(job, ids, nids);
 	if (live) {
 		/* Kept as "released" so the last job out can list every user.
 		 */

@@ -35,6 +35,21 @@ struct msr_job_ctx {
 	char requested[MSR_CONFIG_NAME_MAX + 64]; /* raw --msr-profile value */
 	bool has_request;
 	/*
+	 * Slurm's PrologFlags lack Contain: no extern step runs for the
+	 * whole allocation, so between steps the job has no slurmstepd and
+	 * liveness rests on slurmd alone.  The prolog says so in its log
+	 * and audit line.
+	 */
+	bool no_extern_step;
+	/*
+	 * slurmctld's view of another job (NULL without Slurm): 1 when it
+	 * still runs there, 0 when it does not, negative when unknown.
+	 * Asked only when the local view says a job using the snapshot is
+	 * gone: its slurmstepds can be killed and slurmd restarted while
+	 * the job's processes (and MSR values) stay.
+	 */
+	int (*job_running)(const char *job_id);
+	/*
 	 * Epilog only: the site file did not parse (this message); @cfg holds
 	 * what did, and the job's MSRs are put back from what the prolog
 	 * recorded (STATE/node.json, the job record, the snapshot).

@@ -36,6 +36,7 @@ SPANK_PLUGIN(msr_safe, 1);
  */
 static struct {
 	bool loaded;
+	bool slurm_api_ready; /* slurm_init() done in this process */
 	struct msr_config cfg;
 	bool refused;
 	char why[512];
@@ -75,9 +76,9 @@ static struct spank_option profile_option = {
 	"so msr-safe cannot set up or restore jobs; remove RunInJob from "    \
 	"PrologFlags in slurm.conf"
 
-#ifdef PROLOG_FLAG_RUN_IN_JOB
 extern slurm_conf_t slurm_conf __attribute__((weak));
 
+#ifdef PROLOG_FLAG_RUN_IN_JOB
 static bool prolog_runs_in_job(void)
 {
 	return &slurm_conf &&
@@ -89,6 +90,74 @@ static bool prolog_runs_in_job(void)
 	return false; /* Slurm before 23.11 has no RunInJob */
 }
 #endif
+
+/*
+ * PrologFlags=Contain (which implies Alloc) is missing, read from the
+ * same slurm_conf.  A process that has not parsed slurm.conf reads 0 for
+ * every flag: Alloc unset is "unknown", never a warning.
+ */
+static bool no_extern_step(void)
+{
+	return &slurm_conf && (slurm_conf.prolog_flags & PROLOG_FLAG_ALLOC) &&
+	       !(slurm_conf.prolog_flags & PROLOG_FLAG_CONTAIN);
+}
+
+#define NO_CONTAIN_WHY                                                         \
+	"PrologFlags=Contain is not set in slurm.conf: a job has no extern "   \
+	"step between its steps, and its liveness rests on slurmd alone; add " \
+	"Contain to PrologFlags"
+
+/*
+ * libslurm's client API in the job prolog/epilog: 24.11's slurmstepd
+ * there has loaded no hash plugin, and an RPC without it is fatal ("Was
+ * slurm_init() called"), so initialise once per process first.
+ */
+static void slurm_api_init(void)
+{
+	if (plugin.slurm_api_ready)
+		return;
+	slurm_init(NULL);
+	plugin.slurm_api_ready = true;
+}
+
+/*
+ * slurmctld's view of job @job_id (msr_job_ctx.job_running): 1 running
+ * or suspended (or still completing), 0 finished or unknown to it,
+ * negative when slurmctld cannot be asked.  libslurm's RPC, resolved in
+ * the slurmstepd that runs the job prolog/epilog.
+ */
+static int ctld_job_running(const char *job_id)
+{
+	job_info_msg_t *msg = NULL;
+	uint64_t id;
+	int running = 0;
+
+	if (msr_parse_u64(job_id, UINT32_MAX, &id) < 0)
+		return -EINVAL;
+	slurm_api_init();
+	if (slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0) {
+		/* libslurm sets errno (24.11 has no slurm_get_errno) */
+		int e = errno;
+
+		if (e == ESLURM_INVALID_JOB_ID)
+			return 0; /* purged: long gone */
+		LOG_ERR("cannot ask slurmctld about job %s: %s", job_id,
+			slurm_strerror(e));
+		return -EIO;
+	}
+	for (uint32_t i = 0; i < msg->record_count; i++) {
+		uint32_t st = msg->job_array[i].job_state;
+
+		if (msg->job_array[i].job_id != (uint32_t)id)
+			continue;
+		if ((st & JOB_STATE_BASE) == JOB_RUNNING ||
+		    (st & JOB_STATE_BASE) == JOB_SUSPENDED ||
+		    (st & JOB_COMPLETING))
+			running = 1;
+	}
+	slurm_free_job_info_msg(msg);
+	return running;
+}
 
 /* Milliseconds since @t0 (CLOCK_MONOTONIC), for the debug log. */
 static double ms_since(const struct timespec *t0)
@@ -324,6 +393,19 @@ static void submit_partition(char *buf, size_t cap)
 	}
 }
 
+/*
+ * slurmd start: say in slurmd's log what will make every prolog on this
+ * node fail, while the admin is looking (slurmd itself keeps running).
+ */
+static void slurmd_start_checks(void)
+{
+	struct msr_err err = {{0}};
+
+	if (msr_config_state_dir_check(&plugin.cfg, &err) < 0)
+		LOG_ERR("%s (every job prolog on this node will fail)",
+			err.msg);
+}
+
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	spank_context_t ctx = spank_context();
@@ -345,6 +427,12 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	}
 	if (rc < 0)
 		return rc;
+	if (ctx == S_CTX_SLURMD)
+		slurmd_start_checks();
+	if (ctx == S_CTX_SLURMD &&
+	    (no_extern_step() ||
+	     (&slurm_conf && !(slurm_conf.prolog_flags & PROLOG_FLAG_ALLOC))))
+		LOG_ERR(NO_CONTAIN_WHY);
 	if (ctx == S_CTX_SLURMD && prolog_runs_in_job())
 		LOG_ERR(RUN_IN_JOB_WHY " (every job step on this node will be "
 				       "refused)");
@@ -466,6 +554,8 @@ static int run_job_hook(spank_t sp, int ac, char **av, const char *phase,
 	if (rc < 0)
 		return rc;
 	job.config_error = config_error[0] ? config_error : NULL;
+	job.no_extern_step = no_extern_step();
+	job.job_running = ctld_job_running;
 	rc = hook(&job);
 	slurm_debug("msr-safe: job %s %s took %.2f ms", job.job_id, phase,
 		    ms_since(&t0));

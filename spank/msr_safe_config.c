@@ -139,6 +139,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = node ? check_paths(&cfg) : 0;
+	if (msr_config_state_dir_check(&cfg, &err) < 0) {
+		fprintf(stderr, "msr-safe-config: %s\n", err.msg);
+		rc = 1;
+	}
 	if (rc == 0)
 		summary(&cfg);
 	msr_config_free(&cfg);

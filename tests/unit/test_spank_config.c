@@ -329,6 +329,63 @@ START_TEST(profile_names)
 }
 END_TEST
 
+/*
+ * Issue 11 item 7: a StateDir that nodes share (NFS on diskless nodes) is
+ * refused unless its path names the node; a local one is fine.
+ */
+START_TEST(network_state_dir_refused)
+{
+	struct msr_config cfg;
+	struct msr_err err = {{0}};
+
+	ck_assert_str_eq(msr_network_fs_name(0x6969), "nfs");
+	ck_assert_str_eq(msr_network_fs_name(0xFF534D42), "cifs");
+	ck_assert_str_eq(msr_network_fs_name(0x0BD00BD0), "lustre");
+	ck_assert_str_eq(msr_network_fs_name(0x47504653), "gpfs");
+	ck_assert_str_eq(msr_network_fs_name(0x19830326), "beegfs");
+	ck_assert_str_eq(msr_network_fs_name(0x01021997), "9p");
+	ck_assert_ptr_null(msr_network_fs_name(0x01021994)); /* tmpfs */
+	ck_assert_ptr_null(msr_network_fs_name(0xEF53));     /* ext4 */
+	ck_assert_ptr_null(msr_network_fs_name(0x58465342)); /* xfs */
+
+	ck_assert_int_eq(
+	    msr_config_state_dir_fs("/nfs/msr", 0x6969, false, &err), -EREMOTE);
+	ck_assert_msg(strstr(err.msg, "/nfs/msr") && strstr(err.msg, "(nfs)") &&
+			  strstr(err.msg, "%n"),
+		      "%s", err.msg);
+	ck_assert_int_eq(msr_config_state_dir_fs("/nfs/n1", 0x6969, true, &err),
+			 0);
+	ck_assert_int_eq(msr_config_state_dir_fs("/var/x", 0xEF53, false, &err),
+			 0);
+
+	ck_assert(msr_network_fstype("nfs4"));
+	ck_assert(msr_network_fstype("9p"));
+	ck_assert(msr_network_fstype("fuse.sshfs"));
+	ck_assert(msr_network_fstype("fuse.glusterfs"));
+	ck_assert(msr_network_fstype("lustre"));
+	ck_assert(!msr_network_fstype("ext4"));
+	ck_assert(!msr_network_fstype("tmpfs"));
+	ck_assert(!msr_network_fstype("fuse.bindfs"));
+	ck_assert(!msr_network_fstype("nfsd"));
+
+	ck_assert(msr_config_path_per_node("/nfs/%n/msr"));
+	ck_assert(!msr_config_path_per_node("/nfs/%%n/msr"));
+	ck_assert(msr_config_path_per_node("/nfs/%%%n"));
+	ck_assert(!msr_config_path_per_node("/var/lib/msr-safe"));
+
+	/* Per node survives expansion; a test's /tmp is local. */
+	ck_assert_int_eq(msr_config_init(&cfg, &err), 0);
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "/tmp/none/%%n/x");
+	ck_assert_int_eq(msr_config_expand_node(&cfg, "n3", &err), 0);
+	ck_assert_str_eq(cfg.state_dir, "/tmp/none/n3/x");
+	ck_assert(cfg.state_dir_per_node);
+	cfg.state_dir_per_node = false;
+	ck_assert_msg(msr_config_state_dir_check(&cfg, &err) == 0, "%s",
+		      err.msg);
+	msr_config_free(&cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_config");
@@ -347,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, bad_name_escaped_in_message);
 	tcase_add_test(tc, shipped_example);
 	tcase_add_test(tc, profile_names);
+	tcase_add_test(tc, network_state_dir_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -321,7 +321,11 @@ START_TEST(real_slurmstepd_is_live)
 		execl(exe, "slurmstepd: [28.extern]", "30", (char *)NULL);
 		_exit(127);
 	}
-	usleep(100000);
+	/* Until the exec is done (a fixed sleep loses on a loaded machine). */
+	snprintf(cmd, sizeof(cmd), "grep -q '^slurmstepd: ' /proc/%d/cmdline",
+		 (int)pid);
+	for (int i = 0; i < 100 && system(cmd) != 0; i++)
+		usleep(50000);
 	as_job(&n, "29", NULL);
 	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
 	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x2828);
@@ -419,6 +423,103 @@ START_TEST(operator_resolves_kept_snapshot)
 }
 END_TEST
 
+/* Item 9: without PrologFlags=Contain the prolog says so in its audit line. */
+START_TEST(missing_contain_is_audited)
+{
+	struct node n;
+	char *log;
+
+	node_new(&n);
+	as_job(&n, "26", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	n.job.no_extern_step = true;
+	as_job(&n, "27", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	log = state_file(&n, "audit.log");
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(strstr(log, "\"job\":\"27\"") &&
+			  strstr(strstr(log, "\"job\":\"27\""),
+				 "PrologFlags=Contain is not set"),
+		      "%s", log);
+	ck_assert_msg(!strstr(log, "PrologFlags=Contain") ||
+			  strstr(log, "PrologFlags=Contain") >
+			      strstr(log, "\"job\":\"27\""),
+		      "job 26's line has the warning: %s", log);
+	free(log);
+	node_free(&n);
+}
+END_TEST
+
+/* slurmctld's answer, as the plugin's hook gives it: job 32 still runs. */
+static int ctld_says_32_runs(const char *job_id)
+{
+	return strcmp(job_id, "32") == 0;
+}
+
+static int ctld_unreachable(const char *job_id)
+{
+	(void)job_id;
+	return -EIO;
+}
+
+/*
+ * Item 4: nothing of job 32 runs here (stepds killed, slurmd restarted),
+ * but slurmctld says it runs: the next prolog must not restore under it;
+ * its own epilog does, later.  slurmctld unreachable: the local view.
+ */
+START_TEST(ctld_running_job_is_live)
+{
+	struct node n;
+
+	node_new(&n);
+	tree_set(n.dev, 1, 0x402, 0x4021);
+	as_job(&n, "32", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	tree_set(n.dev, 1, 0x402, 0x3232);
+	n.job.job_running = ctld_says_32_runs;
+	as_job(&n, "33", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x3232);
+	ck_assert(!archive_has(&n, "-job32-recovered.json"));
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0); /* 33 ends first */
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x3232);
+	n.job.job_running = ctld_unreachable;
+	as_job(&n, "34", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x4021);
+	ck_assert(archive_has(&n, "-job32-recovered.json"));
+	node_free(&n);
+}
+END_TEST
+
+/* Item 10: array task and heterogeneous job, when known, in every line. */
+START_TEST(array_and_het_ids_audited)
+{
+	struct node n;
+	char *log;
+
+	node_new(&n);
+	as_job(&n, "41", NULL);
+	snprintf(n.job.array_job_id, sizeof(n.job.array_job_id), "40");
+	snprintf(n.job.array_task_id, sizeof(n.job.array_task_id), "7");
+	snprintf(n.job.het_job_id, sizeof(n.job.het_job_id), "39");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	log = state_file(&n, "audit.log");
+	ck_assert_ptr_nonnull(log);
+	for (const char *p = log; *p; p = strchr(p, '\n') + 1) {
+		ck_assert_msg(strstr(p, "\"array_job\":\"40\"") &&
+				  strstr(p, "\"array_task\":\"7\"") &&
+				  strstr(p, "\"het_job\":\"39\""),
+			      "%s", p);
+		if (!strchr(p, '\n'))
+			break;
+	}
+	free(log);
+	node_free(&n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_job");
@@ -438,6 +539,9 @@ int main(void)
 	tcase_add_test(tc, truncated_snapshot_from_earlier_boot);
 	tcase_add_test(tc, other_hosts_snapshot_refused);
 	tcase_add_test(tc, operator_resolves_kept_snapshot);
+	tcase_add_test(tc, missing_contain_is_audited);
+	tcase_add_test(tc, ctld_running_job_is_live);
+	tcase_add_test(tc, array_and_het_ids_audited);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
