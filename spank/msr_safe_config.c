@@ -12,6 +12,7 @@
  * file is good; 1 and "FILE:LINE: problem" on stderr when it is not.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: msr-safe-config [-n NODE] FILE [KEY=VALUE...]\n"
 		   "Checks an msr-safe SPANK site file (and plugstack "
 		   "arguments) as the plugin\nreads it; -n NODE also "
-		   "expands %%n and checks that the listed files exist.\n");
+		   "expands %%n and checks that the listed files exist;\n"
+		   "-h, --help prints this help.\n");
 }
 
 /* With -n: the files a prolog on that node would open. */
@@ -87,7 +89,10 @@ int main(int argc, char **argv)
 	char **args, *file;
 	int opt, nargs, rc;
 
-	while ((opt = getopt(argc, argv, "hn:")) != -1) {
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+	while ((opt = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			node = optarg;

@@ -16,6 +16,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: msr-safe-state [-n NODE] show CONFIG [KEY=VALUE...]\n"
 		"       msr-safe-state [-n NODE] resolve [-D] CONFIG "
-		"[KEY=VALUE...]\n");
+		"[KEY=VALUE...]\n"
+		"       msr-safe-state -h|--help\n");
 }
 
 static void show_snapshot(const struct msr_config *cfg)
@@ -111,7 +113,10 @@ int main(int argc, char **argv)
 	char **args, *file;
 	int opt, nargs, rc;
 
-	while ((opt = getopt(argc, argv, "+hn:")) != -1) {
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
+	while ((opt = getopt_long(argc, argv, "+hn:", longopts, NULL)) != -1) {
 		if (opt == 'n') {
 			node = optarg;
 		} else if (opt == 'h') {

@@ -62,6 +62,13 @@ for node in /dev/cpu/0/msr_safe /dev/cpu/1/msr_safe /dev/cpu/msr_batch; do
 done
 got=$(stat -c '%U:%G %a' /dev/cpu/msr_allowlist 2>&1)
 check "/dev/cpu/msr_allowlist is root:root 600 ($got)" test "$got" = "root:root 600"
+got=$(stat -c '%U:%G %a' /dev/cpu/msr_safe_version 2>&1)
+check "/dev/cpu/msr_safe_version is root:root 444 ($got)" test "$got" = "root:root 444"
+# One sysfs class (udev SUBSYSTEM) per kind of node: what the rules match.
+for dev in msr_safe/msr_safe0 msr_batch/msr_batch msr_allowlist/msr_allowlist \
+	msr_safe_version/msr_safe_version; do
+	check "sysfs class ${dev%/*} holds ${dev#*/}" test -e "/sys/class/$dev"
+done
 check "alice (group msr) reads the TSC through msr_safe" \
 	runuser -u alice -- sh -c 'msrctl -c 0 read 0x10 >/dev/null'
 if runuser -u alice -- sh -c 'echo > /dev/cpu/msr_allowlist' 2>/dev/null; then
@@ -69,6 +76,15 @@ if runuser -u alice -- sh -c 'echo > /dev/cpu/msr_allowlist' 2>/dev/null; then
 else
 	ok "alice cannot write the allowlist"
 fi
+
+# --- the plugin package's tools, on the site file ---
+out=$(msr-safe-config -n node1 /etc/slurm/msr-safe.conf 2>&1)
+say "msr-safe-config: $(echo "$out" | tr '\n' '|')"
+check "msr-safe-config accepts the site file and finds its files" \
+	grep -q ': ok$' <<<"$out"
+check "msr-safe-slurm ships msr-safe-config(8) and msr-safe-state(8)" \
+	sh -c 'dpkg -L msr-safe-slurm | grep -q "/man8/msr-safe-config.8" &&
+		dpkg -L msr-safe-slurm | grep -q "/man8/msr-safe-state.8"'
 
 # --- a job with --msr-profile, and the restore ---
 # Up to 3 minutes, whatever each sinfo call costs under emulation.
@@ -109,5 +125,12 @@ say "TSC_AUX after the job: $after"
 check "TSC_AUX is back to its value before the job" test "$after" = "$before"
 state=$(timeout 20 sinfo -h -n node1 -o %T 2>&1)
 check "node1 is idle again, not drained ($state)" test "$state" = idle
+out=$(msr-safe-state -n node1 show /etc/slurm/msr-safe.conf 2>&1)
+say "msr-safe-state show: $(echo "$out" | tr '\n' '|')"
+if grep -qx 'snapshot: none' <<<"$out" && ! grep -q '^marker' <<<"$out"; then
+	ok "msr-safe-state show: no snapshot kept, no failure marker"
+else
+	bad "msr-safe-state show: no snapshot kept, no failure marker"
+fi
 say "slurmctld: $(systemctl is-active slurmctld) slurmd: $(systemctl is-active slurmd)"
 echo "msr-safe-pkg: end"
