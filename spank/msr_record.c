@@ -210,6 +210,12 @@ int record_list(const struct msr_config *cfg, const char *skip,
 
 	path_in(path, sizeof(path), cfg, "jobs");
 	d = opendir(path);
+	if (!d && errno == ENOENT) {
+		/* No prolog has run here yet: no records. */
+		*ids = NULL;
+		*n = 0;
+		return 0;
+	}
 	if (!d)
 		return msr_err_set(err, -errno, "%s: %s", path,
 				   strerror(errno));
