@@ -13,6 +13,8 @@
  *   slurm_spank_task_init without draining the node.
  * job epilog (root): restore, verify, reinstall the baseline, archive.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -120,6 +122,19 @@ static void slurm_api_init(void)
 	plugin.slurm_api_ready = true;
 }
 
+/* slurm_load_job() of one job id, in this Slurm release's signature. */
+static int load_job(job_info_msg_t **msg, uint32_t job_id)
+{
+#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
+	slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
+
+	id.job_id = job_id;
+	return slurm_load_job(msg, id, SHOW_ALL);
+#else
+	return slurm_load_job(msg, job_id, SHOW_ALL);
+#endif
+}
+
 /*
  * slurmctld's view of job @job_id (msr_job_ctx.job_running): 1 running
  * or suspended (or still completing), 0 finished or unknown to it,
@@ -135,7 +150,7 @@ static int ctld_job_running(const char *job_id)
 	if (msr_parse_u64(job_id, UINT32_MAX, &id) < 0)
 		return -EINVAL;
 	slurm_api_init();
-	if (slurm_load_job(&msg, (uint32_t)id, SHOW_ALL) != 0) {
+	if (load_job(&msg, (uint32_t)id) != 0) {
 		/* libslurm sets errno (24.11 has no slurm_get_errno) */
 		int e = errno;
 
