@@ -777,6 +777,35 @@ fail:
 	return rc;
 }
 
+int msr_config_load_file(struct msr_config *cfg, const char *file, int nextra,
+			 char **extra, struct msr_err *err)
+{
+	char *abs = NULL, **args = NULL;
+	int rc;
+
+	abs = realpath(file, NULL);
+	if (!abs)
+		return msr_err_set(err, -errno, "%s: %s", file,
+				   strerror(errno));
+	args = calloc((size_t)nextra + 1, sizeof(*args));
+	if (args)
+		args[0] = malloc(strlen(abs) + sizeof("config="));
+	if (!args || !args[0]) {
+		rc = msr_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	sprintf(args[0], "config=%s", abs);
+	for (int i = 0; i < nextra; i++)
+		args[i + 1] = extra[i];
+	rc = msr_config_load(cfg, nextra + 1, args, err);
+fail:
+	if (args)
+		free(args[0]);
+	free(args);
+	free(abs);
+	return rc;
+}
+
 /* Keep the first problem: the one the admin sees first in the file. */
 static int keep_first(int *first, int rc, struct msr_err *err,
 		      const struct msr_err *now)

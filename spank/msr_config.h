@@ -80,6 +80,14 @@ int msr_config_load(struct msr_config *cfg, int argc, char **argv,
 		    struct msr_err *err);
 
 /*
+ * For commands: the site file at @file (made absolute, as the plugin
+ * wants it) loaded as plugstack.conf's config=FILE would be, with the
+ * KEY=VALUE overrides in @extra.
+ */
+int msr_config_load_file(struct msr_config *cfg, const char *file, int nextra,
+			 char **extra, struct msr_err *err);
+
+/*
  * For a job epilog that must put a job's MSRs back although the site file
  * no longer parses: as msr_config_load(), but a bad line or argument is
  * skipped instead of ending the load.  Returns 0 when everything was fine,

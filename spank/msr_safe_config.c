@@ -86,8 +86,7 @@ int main(int argc, char **argv)
 	struct msr_config cfg;
 	struct msr_err err = {{0}};
 	const char *node = NULL;
-	char **args, *file;
-	int opt, nargs, rc;
+	int opt, rc;
 
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -110,30 +109,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* FILE becomes config=FILE: exactly what plugstack.conf says. */
-	nargs = argc - optind;
-	args = calloc((size_t)nargs, sizeof(*args));
-	if (!args)
-		return 1;
-	file = realpath(argv[optind], NULL); /* the plugin wants it absolute */
-	if (!file) {
-		fprintf(stderr, "msr-safe-config: %s: %s\n", argv[optind],
-			strerror(errno));
-		free(args);
-		return 1;
-	}
-	args[0] = malloc(strlen(file) + 8);
-	if (!args[0]) {
-		free(file);
-		free(args);
-		return 1;
-	}
-	sprintf(args[0], "config=%s", file);
-	free(file);
-	for (int i = 1; i < nargs; i++)
-		args[i] = argv[optind + i];
-	rc = msr_config_load(&cfg, nargs, args, &err);
-	free(args[0]);
-	free(args);
+	rc = msr_config_load_file(&cfg, argv[optind], argc - optind - 1,
+				  argv + optind + 1, &err);
 	if (rc < 0) {
 		fprintf(stderr, "msr-safe-config: %s\n", err.msg);
 		return 1;

@@ -110,8 +110,7 @@ int main(int argc, char **argv)
 	struct msr_err err = {{0}};
 	const char *node = NULL, *action;
 	bool discard = false;
-	char **args, *file;
-	int opt, nargs, rc;
+	int opt, rc;
 
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
@@ -142,24 +141,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	nargs = argc - optind;
-	args = calloc((size_t)nargs, sizeof(*args));
-	file = realpath(argv[optind], NULL);
-	if (!args || !file) {
-		fprintf(stderr, "msr-safe-state: %s: %s\n", argv[optind],
-			strerror(errno));
-		return 1;
-	}
-	args[0] = malloc(strlen(file) + 8);
-	if (!args[0])
-		return 1;
-	sprintf(args[0], "config=%s", file);
-	free(file);
-	for (int i = 1; i < nargs; i++)
-		args[i] = argv[optind + i];
-	rc = msr_config_load(&cfg, nargs, args, &err);
-	free(args[0]);
-	free(args);
+	rc = msr_config_load_file(&cfg, argv[optind], argc - optind - 1,
+				  argv + optind + 1, &err);
 	if (rc < 0) {
 		fprintf(stderr, "msr-safe-state: %s\n", err.msg);
 		return 1;
