@@ -222,6 +222,25 @@ static int check_identity(const struct opts *o, const struct msr_state *st,
 	return 0;
 }
 
+/*
+ * What restore and verify start with: the state file at @path, checked
+ * against this CPU, and the device.  0, or the exit status to return
+ * (the caller frees *st and *dev either way).
+ */
+static int open_saved(const struct opts *o, const char *path,
+		      struct msr_state **st, struct msr_dev **dev)
+{
+	struct msr_err e = {0};
+	int rc;
+
+	if (msr_state_load(path, st, &e) < 0)
+		return fail(&e);
+	rc = check_identity(o, *st, path);
+	if (rc)
+		return rc;
+	return open_dev(o, dev);
+}
+
 static int cmd_restore_verify(const struct opts *o, const char *path,
 			      bool restore)
 {
@@ -231,12 +250,7 @@ static int cmd_restore_verify(const struct opts *o, const char *path,
 	struct msr_err e = {0};
 	int rc;
 
-	if (msr_state_load(path, &st, &e) < 0)
-		return fail(&e);
-	rc = check_identity(o, st, path);
-	if (rc)
-		goto fail;
-	rc = open_dev(o, &dev);
+	rc = open_saved(o, path, &st, &dev);
 	if (rc)
 		goto fail;
 	rc = restore ? msr_restore(dev, st, &rep, &e)
@@ -282,12 +296,7 @@ static int cmd_restore_changed(const struct opts *o, const char *path)
 	size_t shown;
 	int rc;
 
-	if (msr_state_load(path, &st, &e) < 0)
-		return fail(&e);
-	rc = check_identity(o, st, path);
-	if (rc)
-		goto fail;
-	rc = open_dev(o, &dev);
+	rc = open_saved(o, path, &st, &dev);
 	if (rc)
 		goto fail;
 	rc = msr_restore_changed(dev, st, o->dry_run ? MSR_RESTORE_DRY_RUN : 0,
