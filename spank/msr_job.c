@@ -444,6 +444,21 @@ fail:
  * wait behind it); the marker says what to do; the audit log gets its
  * line.  @marker is NULL when corrupt() already left one.
  */
+/* The record's array and het ids, where the epilog's environment has none. */
+static void adopt_record_ids(struct msr_job_ctx *job,
+			     const struct job_record *rec)
+{
+	if (!job->array_job_id[0]) {
+		snprintf(job->array_job_id, sizeof(job->array_job_id), "%s",
+			 rec->array_job_id);
+		snprintf(job->array_task_id, sizeof(job->array_task_id), "%s",
+			 rec->array_task_id);
+	}
+	if (!job->het_job_id[0])
+		snprintf(job->het_job_id, sizeof(job->het_job_id), "%s",
+			 rec->het_job_id);
+}
+
 static void epilog_failed(const struct msr_job_ctx *job, const char *marker,
 			  struct event *ev)
 {
@@ -459,8 +474,11 @@ static void epilog_failed(const struct msr_job_ctx *job, const char *marker,
 	audit(cfg, job, ev);
 }
 
-int msr_job_epilog(const struct msr_job_ctx *job)
+int msr_job_epilog(const struct msr_job_ctx *caller)
 {
+	/* Ours, to add the ids only the job's record knows (array task). */
+	struct msr_job_ctx self = *caller;
+	const struct msr_job_ctx *job = &self;
 	const struct msr_config *cfg = job->cfg;
 	struct event ev = {.kind = "epilog", .outcome = "failed"};
 	char boot_id[64];
@@ -500,6 +518,8 @@ int msr_job_epilog(const struct msr_job_ctx *job)
 		goto out;
 	}
 	have_rec = rc == 0;
+	if (have_rec)
+		adopt_record_ids(&self, &rec);
 	if (!have_rec && job->config_error) {
 		/* Not knowing the state dir for sure, "nothing" is no answer.
 		 */
@@ -593,7 +613,8 @@ fail:
 		char text[sizeof(err.msg) + 400];
 
 		snprintf(text, sizeof(text),
-			 "msr-safe: epilog of job %s on node %s failed: %s",
+			 "msr-safe: epilog of job %.31s on node %.255s failed: "
+			 "%s",
 			 job->job_id, job->node, err.msg);
 		epilog_failed(job, text, &ev);
 	}
@@ -604,6 +625,32 @@ out:
 	if (lock >= 0)
 		close(lock);
 	return rc;
+}
+
+int msr_job_note_array(const struct msr_config *cfg, const char *job_id,
+		       const char *array_job, const char *array_task)
+{
+	struct job_record rec;
+	struct msr_err err = {{0}};
+	int lock = -1, rc;
+
+	rc = lock_state(cfg, &lock, &err);
+	if (rc == 0)
+		rc = record_load(cfg, job_id, &rec, &err);
+	if (rc == 0 && (strcmp(rec.array_job_id, array_job) != 0 ||
+			strcmp(rec.array_task_id, array_task) != 0)) {
+		snprintf(rec.array_job_id, sizeof(rec.array_job_id), "%s",
+			 array_job);
+		snprintf(rec.array_task_id, sizeof(rec.array_task_id), "%s",
+			 array_task);
+		rc = record_write(cfg, &rec, &err);
+	}
+	if (lock >= 0)
+		close(lock);
+	if (rc < 0 && rc != -ENOENT)
+		LOG_ERR("job %s: cannot record its array ids: %s", job_id,
+			err.msg);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 int msr_job_refusal(const struct msr_config *cfg, const char *job_id,

@@ -70,6 +70,15 @@ int msr_job_epilog(const struct msr_job_ctx *job);
 int msr_job_resolve(const struct msr_job_ctx *op, bool discard);
 
 /*
+ * The batch step of an array task: put its array ids (from slurmctld's
+ * launch message; no prolog environment has them) into the job's record,
+ * so the epilog's audit line names the array.  0 also when the job has
+ * no record; a negative errno after logging.
+ */
+int msr_job_note_array(const struct msr_config *cfg, const char *job_id,
+		       const char *array_job, const char *array_task);
+
+/*
  * For a job's steps: 1 and a message in @why when the prolog refused the
  * job's profile (or left no record), 0 when the job may run.
  */

@@ -26,6 +26,12 @@ static void record_path(char *buf, size_t cap, const struct msr_config *cfg,
 	snprintf(buf, cap, "%s/jobs/%s.json", cfg->state_dir, job_id);
 }
 
+/* A JSON string, or null for "" (an id the job does not have). */
+static struct json_object *json_or_null(const char *s)
+{
+	return s[0] ? json_object_new_string(s) : NULL;
+}
+
 int record_write(const struct msr_config *cfg, const struct job_record *r,
 		 struct msr_err *err)
 {
@@ -55,16 +61,27 @@ int record_write(const struct msr_config *cfg, const struct job_record *r,
 	json_object_object_add(o, "reason", json_object_new_string(r->reason));
 	json_object_object_add(o, "slurmd", json_object_new_string(r->slurmd));
 	json_object_object_add(o, "started", json_object_new_int64(r->started));
+	json_object_object_add(o, "array_job", json_or_null(r->array_job_id));
+	json_object_object_add(o, "array_task", json_or_null(r->array_task_id));
+	json_object_object_add(o, "het_job", json_or_null(r->het_job_id));
 	record_path(path, sizeof(path), cfg, r->job_id);
 	rc = msr_json_write(path, o, 0600, RECORD_WRITE, err);
 	json_object_put(o);
 	return rc;
 }
 
+/* Ids reach the audit log: digits only, or none. */
+static bool digits_or_empty(const char *s)
+{
+	return strspn(s, "0123456789") == strlen(s);
+}
+
 /*
  * -ENOENT when there is no record for @job_id; -EBADMSG naming the field
  * for anything else than exactly the fields record_write() writes, with
- * their types (as strict as libmsrsave's state loader).
+ * their types (as strict as libmsrsave's state loader).  The array and
+ * het ids may be absent: a job whose prolog ran before an upgrade of the
+ * plugin still gets its epilog.
  */
 int record_load(const struct msr_config *cfg, const char *job_id,
 		struct job_record *r, struct msr_err *err)
@@ -72,20 +89,38 @@ int record_load(const struct msr_config *cfg, const char *job_id,
 	static const struct {
 		const char *key;
 		size_t off, cap; /* cap 0: not a string field */
-		bool nullable;
+		bool nullable, optional;
 	} fields[] = {
 #define STR_FIELD(f, n)                      \
 	{#f, offsetof(struct job_record, f), \
-	 sizeof(((struct job_record *)0)->f), n}
-	    STR_FIELD(job_id, false),	 STR_FIELD(user, false),
-	    STR_FIELD(partition, false), STR_FIELD(node, false),
-	    STR_FIELD(boot_id, false),	 STR_FIELD(requested, true),
-	    STR_FIELD(profile, false),	 STR_FIELD(status, false),
-	    STR_FIELD(reason, false),	 STR_FIELD(slurmd, false),
+	 sizeof(((struct job_record *)0)->f), n, false}
+#define ID_FIELD(key, f)                                            \
+	{                                                           \
+		key, offsetof(struct job_record, f),                \
+		    sizeof(((struct job_record *)0)->f), true, true \
+	}
+	    STR_FIELD(job_id, false),
+	    STR_FIELD(user, false),
+	    STR_FIELD(partition, false),
+	    STR_FIELD(node, false),
+	    STR_FIELD(boot_id, false),
+	    STR_FIELD(requested, true),
+	    STR_FIELD(profile, false),
+	    STR_FIELD(status, false),
+	    STR_FIELD(reason, false),
+	    STR_FIELD(slurmd, false),
+	    ID_FIELD("array_job", array_job_id),
+	    ID_FIELD("array_task", array_task_id),
+	    ID_FIELD("het_job", het_job_id),
+#undef ID_FIELD
 #undef STR_FIELD
-	    {"format", 0, 0, false},	 {"version", 0, 0, false},
-	    {"uid", 0, 0, false},	 {"started", 0, 0, false},
+	    {"format", 0, 0, false, false},
+	    {"version", 0, 0, false, false},
+	    {"uid", 0, 0, false, false},
+	    {"started", 0, 0, false, false},
 	};
+	const size_t nfields = sizeof(fields) / sizeof(*fields);
+	size_t required = 0;
 	char path[MSR_CONFIG_PATH_MAX + 64];
 	struct json_object *o = NULL, *v;
 	const char *bad = "not a JSON object";
@@ -105,13 +140,12 @@ int record_load(const struct msr_config *cfg, const char *job_id,
 	{
 		size_t i = 0;
 
-		while (i < sizeof(fields) / sizeof(*fields) &&
-		       strcmp(fields[i].key, key) != 0)
+		while (i < nfields && strcmp(fields[i].key, key) != 0)
 			i++;
 		bad = key;
-		if (i == sizeof(fields) / sizeof(*fields))
+		if (i == nfields)
 			goto bad; /* unknown field */
-		seen++;
+		seen += !fields[i].optional;
 		if (!fields[i].cap)
 			continue;
 		if (!val && fields[i].nullable)
@@ -122,8 +156,10 @@ int record_load(const struct msr_config *cfg, const char *job_id,
 		memcpy((char *)r + fields[i].off, json_object_get_string(val),
 		       (size_t)json_object_get_string_len(val) + 1);
 	}
+	for (size_t i = 0; i < nfields; i++)
+		required += !fields[i].optional;
 	bad = "missing field";
-	if (seen != sizeof(fields) / sizeof(*fields))
+	if (seen != required)
 		goto bad;
 	bad = "format";
 	if (strcmp(json_str(o, "format"), JOB_RECORD_FMT) != 0)
@@ -146,6 +182,15 @@ int record_load(const struct msr_config *cfg, const char *job_id,
 	r->started = json_object_get_int64(v);
 	bad = "job_id";
 	if (strcmp(r->job_id, job_id) != 0)
+		goto bad;
+	bad = "array_job";
+	if (!digits_or_empty(r->array_job_id))
+		goto bad;
+	bad = "array_task";
+	if (!digits_or_empty(r->array_task_id))
+		goto bad;
+	bad = "het_job";
+	if (!digits_or_empty(r->het_job_id))
 		goto bad;
 	bad = "status";
 	if (strcmp(r->status, "active") != 0 &&
@@ -265,4 +310,9 @@ void fill_record(struct job_record *r, const struct msr_job_ctx *job,
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
 	slurmd_instance(r->slurmd, sizeof(r->slurmd));
 	r->started = time(NULL);
+	snprintf(r->array_job_id, sizeof(r->array_job_id), "%s",
+		 job->array_job_id);
+	snprintf(r->array_task_id, sizeof(r->array_task_id), "%s",
+		 job->array_task_id);
+	snprintf(r->het_job_id, sizeof(r->het_job_id), "%s", job->het_job_id);
 }

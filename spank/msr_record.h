@@ -29,6 +29,13 @@ struct job_record {
 	char reason[WHY_MAX];
 	char slurmd[64]; /* "PID:STARTTIME" of the slurmd that ran the prolog */
 	int64_t started;
+	/*
+	 * Array task and heterogeneous component ("" when not one): the
+	 * prolog knows only het_job; the batch step adds the array ids.
+	 */
+	char array_job_id[32];
+	char array_task_id[32];
+	char het_job_id[32];
 };
 
 struct json_object;

@@ -314,6 +314,26 @@ static int job_profile(spank_t sp, struct msr_job_ctx *job)
 	return 0;
 }
 
+/*
+ * This node's name as Slurm knows it, @cfg's %n patterns expanded with
+ * it.  0, or a negative errno after the message.
+ */
+static int node_name(char *buf, size_t cap)
+{
+	const char *env = getenv("SLURMD_NODENAME");
+	struct msr_err err = {{0}};
+
+	if (env && *env)
+		snprintf(buf, cap, "%s", env);
+	else if (gethostname(buf, cap) < 0)
+		snprintf(buf, cap, "unknown");
+	if (msr_config_expand_node(&plugin.cfg, buf, &err) < 0) {
+		LOG_ERR("%s", err.msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* @value when it is a number that fits, else "" (it is only recorded). */
 static void copy_digits(char *dst, size_t cap, const char *value)
 {
@@ -329,8 +349,6 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 	const char *uid = getenv("SLURM_JOB_UID");
 	const char *user = getenv("SLURM_JOB_USER");
 	const char *part = getenv("SLURM_JOB_PARTITION");
-	const char *node = getenv("SLURMD_NODENAME");
-	struct msr_err err = {{0}};
 	uint64_t v;
 
 	memset(job, 0, sizeof(*job));
@@ -354,14 +372,8 @@ static int job_context(spank_t sp, struct msr_job_ctx *job)
 	snprintf(job->user, sizeof(job->user), "%s", user ? user : "");
 	snprintf(job->partition, sizeof(job->partition), "%s",
 		 part ? part : "");
-	if (node && *node)
-		snprintf(job->node, sizeof(job->node), "%s", node);
-	else if (gethostname(job->node, sizeof(job->node)) < 0)
-		snprintf(job->node, sizeof(job->node), "unknown");
-	if (msr_config_expand_node(&plugin.cfg, job->node, &err) < 0) {
-		LOG_ERR("%s", err.msg);
+	if (node_name(job->node, sizeof(job->node)) < 0)
 		return -EINVAL;
-	}
 	return job_profile(sp, job);
 }
 
@@ -410,82 +422,112 @@ static void submit_partition(char *buf, size_t cap)
 
 /*
  * slurmd start: say in slurmd's log what will make every prolog on this
- * node fail, while the admin is looking (slurmd itself keeps running).
+ * node fail, while the admin is looking.  slurmd itself keeps running: a
+ * broken site file must stop jobs (each prolog reports it and drains),
+ * not the daemon, whose epilogs still have to put running jobs' MSRs back.
  */
-static void slurmd_start_checks(void)
+static int init_slurmd(int ac, char **av)
 {
 	struct msr_err err = {{0}};
 
-	if (msr_config_state_dir_check(&plugin.cfg, &err) < 0)
-		LOG_ERR("%s (every job prolog on this node will fail)",
-			err.msg);
-}
-
-int slurm_spank_init(spank_t sp, int ac, char **av)
-{
-	spank_context_t ctx = spank_context();
-	uint32_t job_id = 0;
-	int rc;
-
-	if (ctx == S_CTX_JOB_SCRIPT)
-		return 0;
-	rc = load_config(ac, av);
-	if (rc < 0 && ctx == S_CTX_SLURMD) {
-		/*
-		 * slurmd keeps running: a broken site file must stop jobs (each
-		 * prolog reports it and drains), not the daemon, whose epilogs
-		 * still have to put running jobs' MSRs back.
-		 */
+	if (load_config(ac, av) < 0) {
 		LOG_ERR("slurmd starts anyway; every job prolog on this node "
 			"will fail until the file is fixed");
 		return 0;
 	}
-	if (rc < 0)
-		return rc;
-	if (ctx == S_CTX_SLURMD)
-		slurmd_start_checks();
-	if (ctx == S_CTX_SLURMD &&
-	    (no_extern_step() ||
-	     (&slurm_conf && !(slurm_conf.prolog_flags & PROLOG_FLAG_ALLOC))))
+	if (msr_config_state_dir_check(&plugin.cfg, &err) < 0)
+		LOG_ERR("%s (every job prolog on this node will fail)",
+			err.msg);
+	if (no_extern_step() ||
+	    (&slurm_conf && !(slurm_conf.prolog_flags & PROLOG_FLAG_ALLOC)))
 		LOG_ERR(NO_CONTAIN_WHY);
-	if (ctx == S_CTX_SLURMD && prolog_runs_in_job())
+	if (prolog_runs_in_job())
 		LOG_ERR(RUN_IN_JOB_WHY " (every job step on this node will be "
 				       "refused)");
-	if ((ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR ||
-	     ctx == S_CTX_REMOTE) &&
-	    spank_option_register(sp, &profile_option) != ESPANK_SUCCESS) {
+	return 0;
+}
+
+static int register_option(spank_t sp)
+{
+	if (spank_option_register(sp, &profile_option) != ESPANK_SUCCESS) {
 		LOG_ERR("cannot register --msr-profile");
 		return -1;
 	}
-	if (ctx != S_CTX_REMOTE)
-		return 0;
-	/* slurmstepd, still root: read the prolog's verdict for this job. */
+	return 0;
+}
+
+/* srun, sbatch, salloc: the option, checked as it is parsed. */
+static int init_client(spank_t sp, int ac, char **av)
+{
+	int rc = load_config(ac, av);
+
+	return rc < 0 ? rc : register_option(sp);
+}
+
+/*
+ * The batch step of an array task: its array ids come from slurmctld's
+ * launch message (srun steps take them from the caller's environment,
+ * which a user sets at will), and no job prolog sees them; the job's
+ * record keeps them for the epilog's audit line.
+ */
+static void note_array_ids(spank_t sp, const char *job_id)
+{
+	uint32_t step = 0, array_job = 0, array_task = NO_VAL;
+	char aj[16], at[16];
+
+	if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
+	    step != SLURM_BATCH_SCRIPT ||
+	    spank_get_item(sp, S_JOB_ARRAY_ID, &array_job) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_ARRAY_TASK_ID, &array_task) !=
+		ESPANK_SUCCESS ||
+	    array_job == 0 || array_task == NO_VAL)
+		return;
+	snprintf(aj, sizeof(aj), "%u", array_job);
+	snprintf(at, sizeof(at), "%u", array_task);
+	msr_job_note_array(&plugin.cfg, job_id, aj, at);
+}
+
+/*
+ * slurmstepd, still root: read the prolog's verdict for this job, which
+ * slurm_spank_task_init enforces.
+ */
+static int init_step(spank_t sp, int ac, char **av)
+{
+	uint32_t job_id = 0;
+	char id[32], node[256];
+	int rc = load_config(ac, av);
+
+	if (rc < 0 || (rc = register_option(sp)) < 0)
+		return rc;
 	if (spank_get_item(sp, S_JOB_ID, &job_id) != ESPANK_SUCCESS) {
 		LOG_ERR("cannot get the job id");
 		return -1;
 	}
-	{
-		char id[32], node[256];
-		struct msr_err err = {{0}};
-		const char *env = getenv("SLURMD_NODENAME");
-
-		snprintf(id, sizeof(id), "%u", job_id);
-		if (env)
-			snprintf(node, sizeof(node), "%s", env);
-		else if (gethostname(node, sizeof(node)) < 0)
-			snprintf(node, sizeof(node), "unknown");
-		if (msr_config_expand_node(&plugin.cfg, node, &err) < 0) {
-			LOG_ERR("%s", err.msg);
-			return -1;
-		}
-		plugin.refused =
-		    msr_job_refusal(&plugin.cfg, id, node, plugin.why,
-				    sizeof(plugin.why)) != 0;
-		if (plugin.refused && prolog_runs_in_job())
-			snprintf(plugin.why, sizeof(plugin.why),
-				 RUN_IN_JOB_WHY " (job %s, node %s)", id, node);
-	}
+	snprintf(id, sizeof(id), "%u", job_id);
+	if (node_name(node, sizeof(node)) < 0)
+		return -1;
+	plugin.refused = msr_job_refusal(&plugin.cfg, id, node, plugin.why,
+					 sizeof(plugin.why)) != 0;
+	if (plugin.refused && prolog_runs_in_job())
+		snprintf(plugin.why, sizeof(plugin.why),
+			 RUN_IN_JOB_WHY " (job %s, node %s)", id, node);
+	note_array_ids(sp, id);
 	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	switch (spank_context()) {
+	case S_CTX_SLURMD:
+		return init_slurmd(ac, av);
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+		return init_client(sp, ac, av);
+	case S_CTX_REMOTE:
+		return init_step(sp, ac, av);
+	default:
+		return 0; /* the job prolog/epilog load theirs themselves */
+	}
 }
 
 /*

@@ -153,6 +153,8 @@ write_msr_conf() {
 }
 
 # write_slurm_conf: nodes n1 (host netns) and, with NNODES3=1, m1..m3.
+# Slurm's default scheduler, sched/backfill (sites run it, and only it
+# schedules heterogeneous jobs), with a 1 s pass so tests do not wait.
 # SLURM_NODE_CPUS (default 2) and SLURM_PARTITIONS (PartitionName= lines
 # replacing debug/batch/other) let tests/vm/stack-guest.sh reuse it.
 write_slurm_conf() {
@@ -181,7 +183,8 @@ write_slurm_conf() {
 		TaskPlugin=task/none
 		SelectType=select/cons_tres
 		SelectTypeParameters=CR_CPU
-		SchedulerType=sched/builtin
+		SchedulerType=sched/backfill
+		SchedulerParameters=bf_interval=1
 		PrologFlags=Alloc,Contain
 		SlurmdParameters=config_overrides
 		MailProg=/bin/true

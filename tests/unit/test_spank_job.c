@@ -520,6 +520,97 @@ START_TEST(array_and_het_ids_audited)
 }
 END_TEST
 
+/*
+ * Item 10, as on a node: the prolog's environment has only the het id;
+ * the array task's batch step records its array ids, and the epilog
+ * (whose environment has none either) audits them from the record.
+ */
+START_TEST(array_ids_from_the_batch_step)
+{
+	struct node n;
+	char *rec, *log, *epi;
+
+	node_new(&n);
+	as_job(&n, "52", NULL);
+	snprintf(n.job.het_job_id, sizeof(n.job.het_job_id), "51");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_int_eq(msr_job_note_array(&n.cfg, "52", "50", "3"), 0);
+	rec = state_file(&n, "jobs/52.json");
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_msg(strstr(rec, "\"array_job\": \"50\"") &&
+			  strstr(rec, "\"array_task\": \"3\"") &&
+			  strstr(rec, "\"het_job\": \"51\""),
+		      "%s", rec);
+	free(rec);
+	n.job.het_job_id[0] = '\0';
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	log = state_file(&n, "audit.log");
+	ck_assert_ptr_nonnull(log);
+	epi = strstr(log, "\"event\":\"epilog\"");
+	ck_assert_ptr_nonnull(epi);
+	ck_assert_msg(strstr(epi, "\"array_job\":\"50\"") &&
+			  strstr(epi, "\"array_task\":\"3\"") &&
+			  strstr(epi, "\"het_job\":\"51\""),
+		      "%s", epi);
+	/* The prolog ran before the batch step: no array ids there. */
+	epi[0] = '\0';
+	ck_assert_ptr_null(strstr(log, "array_job"));
+	free(log);
+	/* A job without a record (prolog refused early): nothing, no error. */
+	ck_assert_int_eq(msr_job_note_array(&n.cfg, "99", "98", "1"), 0);
+	ck_assert(!state_has(&n, "jobs/99.json"));
+	node_free(&n);
+}
+END_TEST
+
+/* Rewrite jobs/ID.json through sed (a record as another writer left it). */
+static void edit_record(struct node *n, const char *id, const char *sed)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "sed -z -i -e '%s' '%s/jobs/%s.json'", sed,
+		 n->state, id);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/*
+ * A record from before the ids existed (the plugin upgraded under a
+ * running job) still gets its epilog; an id that is not digits makes the
+ * record corrupt (it would reach the audit log), so the epilog fails
+ * safe: baseline back, marker left.
+ */
+START_TEST(record_ids_optional_but_strict)
+{
+	struct node n;
+
+	node_new(&n);
+	as_job(&n, "61", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	edit_record(&n, "61",
+		    "s/,[[:space:]]*\"\\(array_job\\|array_task\\|het_job\\)\""
+		    ":[[:space:]]*null//g");
+	{
+		char *rec = state_file(&n, "jobs/61.json");
+
+		ck_assert_ptr_null(strstr(rec, "array_job"));
+		free(rec);
+	}
+	tree_set(n.dev, 1, 0x402, 0x61);
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0);
+
+	as_job(&n, "62", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	ck_assert_int_eq(msr_job_note_array(&n.cfg, "62", "60", "2"), 0);
+	edit_record(&n, "62",
+		    "s/\"array_task\": *\"2\"/\"array_task\": "
+		    "\"2\\\\n\"/");
+	ck_assert_int_lt(msr_job_epilog(&n.job), 0);
+	ck_assert(state_has(&n, "FAILED-job62"));
+	node_free(&n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("spank_job");
@@ -542,6 +633,8 @@ int main(void)
 	tcase_add_test(tc, missing_contain_is_audited);
 	tcase_add_test(tc, ctld_running_job_is_live);
 	tcase_add_test(tc, array_and_het_ids_audited);
+	tcase_add_test(tc, array_ids_from_the_batch_step);
+	tcase_add_test(tc, record_ids_optional_but_strict);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
