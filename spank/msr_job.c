@@ -52,11 +52,36 @@ static void corrupt(const struct msr_config *cfg, const struct msr_job_ctx *job,
 }
 
 /*
+ * Is job @id (another job's record) still using the snapshot?  A root
+ * slurmstepd of it settles it.  With only its prolog's slurmd left,
+ * slurmctld decides: that slurmd runs the job's epilog, unless the epilog
+ * was killed (a timeout) or never came, and then the job is over and its
+ * values must not live on into the next job.  Unknown stays live.
+ */
+static bool still_used(const struct msr_job_ctx *job, const char *id)
+{
+	switch (record_liveness(job->cfg, id)) {
+	case JOB_STEPD:
+		return true;
+	case JOB_SLURMD_ONLY:
+		if (!job->job_running || job->job_running(id) != 0)
+			return true;
+		LOG_INFO("job %s: job %s has no slurmstepd here and slurmctld "
+			 "says it has ended: its epilog never finished, so it "
+			 "no longer counts",
+			 job->job_id, id);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/*
  * How many of @ids (other jobs' records) still use the snapshot: live on
- * this node, or, when nothing here says so, still running according to
- * slurmctld (a job whose slurmstepds were killed and whose slurmd was
- * restarted may still run, and its values must not be restored under it).
- * slurmctld is asked only when every job looks gone here.
+ * this node, or, when nothing here says so, not released and still
+ * running according to slurmctld (a job whose slurmstepds were killed and
+ * whose slurmd was restarted may still run, and its values must not be
+ * restored under it).  That is asked only when every job looks gone here.
  */
 static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
 			 size_t nids)
@@ -64,11 +89,16 @@ static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
 	size_t live = 0;
 
 	for (size_t i = 0; i < nids; i++) {
-		if (record_is_live(job->cfg, ids[i]))
+		if (still_used(job, ids[i]))
 			live++;
 	}
+	/*
+	 * Only jobs whose epilog has not run: a released job's epilog is
+	 * done, and slurmctld shows it completing until it hears so.
+	 */
 	for (size_t i = 0; !live && job->job_running && i < nids; i++) {
-		if (job->job_running(ids[i]) == 1) {
+		if (record_liveness(job->cfg, ids[i]) == JOB_UNSEEN &&
+		    job->job_running(ids[i]) == 1) {
 			LOG_INFO("job %s: nothing of job %s runs on this node "
 				 "but slurmctld says it is running: it "
 				 "counts as live",

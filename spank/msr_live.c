@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Is a job still on this node?  Judged from processes a user cannot
- * fake: root's slurmstepd, and the slurmd that ran the job's prolog.
+ * fake: root's slurmstepd, and the slurmd that ran the job's prolog
+ * (which slurmctld then confirms: msr_job.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -138,13 +139,18 @@ void slurmd_instance(char *buf, size_t cap)
 }
 
 /*
- * A job still using the snapshot: recorded, not released, and alive (a
- * slurmstepd of it runs, or the slurmd that ran its prolog still runs).
- * A record that cannot be read is judged by the job's processes alone:
- * a corrupt record must neither let another epilog restore underneath a
+ * How sure this node is that a job still uses the snapshot: recorded, not
+ * released, and a slurmstepd of it runs (JOB_STEPD), or only the slurmd
+ * that ran its prolog still runs (JOB_SLURMD_ONLY: that slurmd runs every
+ * epilog of its jobs, but if one was killed or never came, only slurmctld
+ * can tell), or nothing of it is left here (JOB_UNSEEN).  A released
+ * record is JOB_ENDED: its epilog ran, whatever slurmctld still shows.
+ * A record that cannot be read is judged by the job's processes alone: a
+ * corrupt record must neither let another epilog restore underneath a
  * running job nor keep a finished one alive for ever.
  */
-bool record_is_live(const struct msr_config *cfg, const char *job_id)
+enum job_liveness record_liveness(const struct msr_config *cfg,
+				  const char *job_id)
 {
 	char self[64];
 	struct job_record rec;
@@ -152,15 +158,21 @@ bool record_is_live(const struct msr_config *cfg, const char *job_id)
 	int rc = record_load(cfg, job_id, &rec, &err);
 
 	if (rc == -ENOENT)
-		return false;
+		return JOB_ENDED;
 	if (rc < 0) {
 		LOG_ERR("%s", err.msg);
-		return job_is_live(job_id);
+		return job_is_live(job_id) ? JOB_STEPD : JOB_UNSEEN;
 	}
 	if (strcmp(rec.status, "released") == 0)
-		return false;
+		return JOB_ENDED;
 	if (job_is_live(job_id))
-		return true;
+		return JOB_STEPD;
 	slurmd_instance(self, sizeof(self));
-	return self[0] && strcmp(self, rec.slurmd) == 0;
+	return self[0] && strcmp(self, rec.slurmd) == 0 ? JOB_SLURMD_ONLY
+							: JOB_UNSEEN;
+}
+
+bool record_is_live(const struct msr_config *cfg, const char *job_id)
+{
+	return record_liveness(cfg, job_id) >= JOB_SLURMD_ONLY;
 }

@@ -20,6 +20,17 @@ struct dirent;
 
 void slurmd_instance(char *buf, size_t cap);
 
+enum job_liveness {
+	JOB_ENDED,	 /* no record, or released: its epilog ran */
+	JOB_UNSEEN,	 /* not released, but nothing of it is left here */
+	JOB_SLURMD_ONLY, /* no slurmstepd; the prolog's slurmd still runs */
+	JOB_STEPD,	 /* a root slurmstepd of the job runs */
+};
+
+enum job_liveness record_liveness(const struct msr_config *cfg,
+				  const char *job_id);
+
+/* record_liveness() is SLURMD_ONLY or STEPD (the operator's view, cleanup). */
 bool record_is_live(const struct msr_config *cfg, const char *job_id);
 
 #endif /* MSR_LIVE_H */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -492,6 +493,95 @@ START_TEST(ctld_running_job_is_live)
 }
 END_TEST
 
+static int ctld_says_nothing_runs(const char *job_id)
+{
+	(void)job_id;
+	return 0;
+}
+
+/*
+ * Job @id's prolog in a child, so that this process (renamed "slurmd")
+ * is the slurmd that ran it, as on a node.  The child's exit status.
+ */
+static int prolog_under_slurmd(struct node *n, const char *id,
+			       const char *profile, int (*ctld)(const char *))
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		as_job(n, id, profile);
+		n->job.job_running = ctld;
+		_exit(msr_job_prolog(&n->job) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Item 4: a job whose epilog never came (killed by a timeout) while the
+ * slurmd that ran its prolog still runs.  Its record alone keeps it live
+ * only while slurmctld says it runs (or cannot be asked); once slurmctld
+ * says it ended, the next prolog restores its values instead of joining
+ * them.
+ */
+START_TEST(epilog_never_came_slurmctld_decides)
+{
+	struct node n;
+
+	node_new(&n);
+	ck_assert_int_eq(prctl(PR_SET_NAME, "slurmd"), 0);
+	tree_set(n.dev, 1, 0x402, 0x4021);
+	ck_assert_int_eq(prolog_under_slurmd(&n, "70", "perf", NULL), 0);
+	tree_set(n.dev, 1, 0x402, 0x7070);
+	ck_assert_int_eq(prolog_under_slurmd(&n, "71", NULL, ctld_unreachable),
+			 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x7070);
+	ck_assert_int_eq(
+	    prolog_under_slurmd(&n, "72", NULL, ctld_says_nothing_runs), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x4021);
+	ck_assert(archive_has(&n, "-job70-recovered.json"));
+	ck_assert(!state_has(&n, "jobs/70.json"));
+	node_free(&n);
+}
+END_TEST
+
+static int ctld_says_all_run(const char *job_id)
+{
+	(void)job_id;
+	return 1;
+}
+
+/*
+ * Two jobs end together (seen with array tasks): the first epilog marks
+ * its record released.  slurmctld still shows that job completing, but
+ * its epilog is done: the last epilog must restore, not ask slurmctld
+ * about it and leave the values to the next job's recovery.
+ */
+START_TEST(released_job_is_not_asked_about)
+{
+	struct node n;
+
+	node_new(&n);
+	tree_set(n.dev, 1, 0x402, 0x4021);
+	n.job.job_running = ctld_says_all_run;
+	as_job(&n, "80", "perf");
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	as_job(&n, "81", NULL);
+	ck_assert_int_eq(msr_job_prolog(&n.job), 0);
+	tree_set(n.dev, 1, 0x402, 0x8080);
+	as_job(&n, "80", "perf");
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x8080);
+	as_job(&n, "81", NULL);
+	ck_assert_int_eq(msr_job_epilog(&n.job), 0);
+	ck_assert_uint_eq(tree_get(n.dev, 1, 0x402), 0x4021);
+	ck_assert(archive_has(&n, "-job80-restored.json"));
+	node_free(&n);
+}
+END_TEST
+
 /* Item 10: array task and heterogeneous job, when known, in every line. */
 START_TEST(array_and_het_ids_audited)
 {
@@ -632,6 +722,8 @@ int main(void)
 	tcase_add_test(tc, operator_resolves_kept_snapshot);
 	tcase_add_test(tc, missing_contain_is_audited);
 	tcase_add_test(tc, ctld_running_job_is_live);
+	tcase_add_test(tc, epilog_never_came_slurmctld_decides);
+	tcase_add_test(tc, released_job_is_not_asked_about);
 	tcase_add_test(tc, array_and_het_ids_audited);
 	tcase_add_test(tc, array_ids_from_the_batch_step);
 	tcase_add_test(tc, record_ids_optional_but_strict);
