@@ -885,12 +885,13 @@ START_TEST(cmd_coverage)
 		      "%s", r.out);
 	row = strstr(r.out, "| al_06_55 |");
 	ck_assert_ptr_nonnull(row);
-	ck_assert_msg(!strncmp(row,
-			       "| al_06_55 | likwid powermeter; geopm energy | "
-			       "geopm frequency uncore-frequency; variorum "
-			       "frequency | likwid CLOCK FLOPS_DP",
-			       120),
-		      "%.300s", row);
+	ck_assert_msg(
+	    !strncmp(row,
+		     "| al_06_55 | likwid powermeter; geopm energy | "
+		     "geopm frequency frequency-hwp uncore-frequency; "
+		     "variorum frequency | likwid CLOCK FLOPS_DP",
+		     137),
+	    "%.300s", row);
 	run(&r, nodir);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_msg(strstr(r.err, "/nonexistent"), "%s", r.err);
