@@ -887,10 +887,10 @@ START_TEST(cmd_coverage)
 	ck_assert_ptr_nonnull(row);
 	ck_assert_msg(
 	    !strncmp(row,
-		     "| al_06_55 | likwid powermeter; geopm energy | "
-		     "geopm frequency frequency-hwp uncore-frequency | "
-		     "likwid CLOCK FLOPS_DP",
-		     117),
+		     "| al_06_55 | likwid powermeter; geopm energy; variorum "
+		     "energy clocks thermals | geopm frequency frequency-hwp "
+		     "uncore-frequency | likwid CLOCK FLOPS_DP",
+		     150),
 	    "%.300s", row);
 	run(&r, nodir);
 	ck_assert_int_eq(r.status, 1);
