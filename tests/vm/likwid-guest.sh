@@ -27,19 +27,8 @@ SYS=/sys/kernel/msr_safe
 GID=4242 # the device group udev's rules would name
 USER_ID=4242
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-bad() {
-	failed=$((failed + 1))
-	echo "not ok - $1${2:+: $2}"
-}
-eq() { # NAME EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "expected '$2', got '$3'"; fi
-}
+# shellcheck source=tests/vm/tap.sh
+source "$repo/tests/vm/tap.sh"
 finish() {
 	echo "# likwid: $passed passed, $failed failed"
 	exit $((failed > 0))

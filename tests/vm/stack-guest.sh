@@ -42,22 +42,8 @@ DEV=/dev/cpu
 # The registers the demo profile makes writable (TCG stores them).
 DEMO_MSRS="0x402 0x403 0xc0000103"
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-bad() {
-	failed=$((failed + 1))
-	echo "not ok - $1${2:+: $2}"
-}
-eq() { # NAME EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "expected '$2', got '$3'"; fi
-}
-has() { # NAME TEXT NEEDLE
-	if grep -qF -- "$3" <<<"$2"; then ok "$1"; else bad "$1" "no '$3' in: $(head -c 400 <<<"$2" | tr '\n' '|')"; fi
-}
+# shellcheck source=tests/vm/tap.sh
+source "$repo/tests/vm/tap.sh"
 step() {
 	echo "# t=${SECONDS}s"
 	printf '\n== %s\n' "$*"
