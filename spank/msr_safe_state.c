@@ -74,12 +74,27 @@ static int show(const struct msr_config *cfg)
 		return 1;
 	}
 	for (size_t i = 0; i < n; i++) {
+		static const char *const seen[] = {
+		    [JOB_ENDED] = "its epilog ran",
+		    [JOB_UNSEEN] = "no slurmstepd of it on this node",
+		    [JOB_SLURMD_ONLY] = "no slurmstepd; its slurmd runs",
+		    [JOB_STEPD] = "live: its slurmstepd runs",
+		};
 		struct job_record r;
 		int rc = record_load(cfg, ids[i], &r, &err);
 
-		printf("job %s: %s, %s\n", ids[i],
+		printf("job %s: %s, %s", ids[i],
 		       rc < 0 ? "UNREADABLE record" : r.status,
-		       record_is_live(cfg, ids[i]) ? "live" : "not live");
+		       seen[record_liveness(cfg, ids[i])]);
+		if (rc == 0)
+			printf(" (user %s, partition %s, profile %s", r.user,
+			       r.partition, r.profile);
+		if (rc == 0 && r.array_job_id[0])
+			printf(", array task %s_%s", r.array_job_id,
+			       r.array_task_id);
+		if (rc == 0 && r.het_job_id[0])
+			printf(", het job %s", r.het_job_id);
+		printf("%s\n", rc == 0 ? ")" : "");
 	}
 	free(ids);
 	d = opendir(cfg->state_dir);
