@@ -78,6 +78,22 @@ static int archive_order(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+struct json_object *outcome_new(const struct msr_job_ctx *job,
+				const char *result, struct json_object *jobs)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "result", json_object_new_string(result));
+	json_object_object_add(o, "time", json_object_new_int64(time(NULL)));
+	json_object_object_add(o, "node", json_object_new_string(job->node));
+	json_object_object_add(o, "by_job",
+			       json_object_new_string(job->job_id));
+	json_object_object_add(o, "jobs", json_object_get(jobs));
+	return o;
+}
+
 /* Keep the newest KeepArchives finished state files. */
 static void prune_archive(const struct msr_config *cfg)
 {

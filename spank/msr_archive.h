@@ -20,6 +20,14 @@ struct dirent;
 void failure_marker(const struct msr_config *cfg, const char *job_id,
 		    const char *text);
 
+/*
+ * A snapshot's "outcome" object, started: result, time, node, by_job (the
+ * job whose prolog or epilog finished it) and @jobs (a reference is
+ * taken).  NULL when out of memory.
+ */
+struct json_object *outcome_new(const struct msr_job_ctx *job,
+				const char *result, struct json_object *jobs);
+
 int archive_state(const struct msr_config *cfg, struct msr_state *st,
 		  const char *job_id, const char *result, struct msr_err *err);
 

@@ -172,22 +172,17 @@ static int recover(const struct msr_config *cfg, const struct msr_job_ctx *job,
 	for (size_t i = 0; i < nids; i++)
 		json_object_array_add(jobs, json_object_new_string(ids[i]));
 	if (strcmp(st->boot_id, boot_id) != 0) {
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = outcome_new(job, "stale", jobs);
 
-		json_object_object_add(o, "result",
-				       json_object_new_string("stale"));
-		json_object_object_add(o, "time",
-				       json_object_new_int64(time(NULL)));
-		json_object_object_add(o, "node",
-				       json_object_new_string(job->node));
-		json_object_object_add(o, "by_job",
-				       json_object_new_string(job->job_id));
-		json_object_object_add(o, "jobs", json_object_get(jobs));
-		json_object_object_add(o, "boot_id_now",
-				       json_object_new_string(boot_id));
-		json_object_put(st->outcome);
-		st->outcome = o;
-		rc = archive_state(cfg, st, st->job.id, "stale", &err);
+		if (o) {
+			json_object_object_add(o, "boot_id_now",
+					       json_object_new_string(boot_id));
+			json_object_put(st->outcome);
+			st->outcome = o;
+			rc = archive_state(cfg, st, st->job.id, "stale", &err);
+		} else {
+			rc = msr_err_set(&err, -ENOMEM, "out of memory");
+		}
 		if (rc == 0) {
 			char path[MSR_CONFIG_PATH_MAX + 16];
 

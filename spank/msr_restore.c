@@ -100,21 +100,12 @@ int finish_snapshot(const struct msr_job_ctx *job, struct msr_state *st,
 		goto fail;
 	}
 
-	outcome = json_object_new_object();
+	outcome =
+	    outcome_new(job, restore_rc < 0 ? "restore-failed" : result, jobs);
 	if (!outcome) {
 		rc = msr_err_set(&err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	json_object_object_add(
-	    outcome, "result",
-	    json_object_new_string(restore_rc < 0 ? "restore-failed" : result));
-	json_object_object_add(outcome, "time",
-			       json_object_new_int64(time(NULL)));
-	json_object_object_add(outcome, "node",
-			       json_object_new_string(job->node));
-	json_object_object_add(outcome, "by_job",
-			       json_object_new_string(job->job_id));
-	json_object_object_add(outcome, "jobs", json_object_get(jobs));
 	arr = json_object_new_array();
 	for (size_t i = 0; i < chg.nchanged; i++) {
 		const struct msr_mismatch *m = &chg.changed[i];
