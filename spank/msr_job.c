@@ -58,9 +58,10 @@ static void corrupt(const struct msr_config *cfg, const struct msr_job_ctx *job,
  * was killed (a timeout) or never came, and then the job is over and its
  * values must not live on into the next job.  Unknown stays live.
  */
-static bool still_used(const struct msr_job_ctx *job, const char *id)
+static bool still_used(const struct msr_job_ctx *job, const char *id,
+		       enum job_liveness how)
 {
-	switch (record_liveness(job->cfg, id)) {
+	switch (how) {
 	case JOB_STEPD:
 		return true;
 	case JOB_SLURMD_ONLY:
@@ -86,10 +87,14 @@ static bool still_used(const struct msr_job_ctx *job, const char *id)
 static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
 			 size_t nids)
 {
+	enum job_liveness *how = calloc(nids ? nids : 1, sizeof(*how));
 	size_t live = 0;
 
+	if (!how)
+		return nids; /* cannot tell: restore under nobody */
 	for (size_t i = 0; i < nids; i++) {
-		if (still_used(job, ids[i]))
+		how[i] = record_liveness(job->cfg, ids[i]);
+		if (still_used(job, ids[i], how[i]))
 			live++;
 	}
 	/*
@@ -97,8 +102,7 @@ static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
 	 * done, and slurmctld shows it completing until it hears so.
 	 */
 	for (size_t i = 0; !live && job->job_running && i < nids; i++) {
-		if (record_liveness(job->cfg, ids[i]) == JOB_UNSEEN &&
-		    job->job_running(ids[i]) == 1) {
+		if (how[i] == JOB_UNSEEN && job->job_running(ids[i]) == 1) {
 			LOG_INFO("job %s: nothing of job %s runs on this node "
 				 "but slurmctld says it is running: it "
 				 "counts as live",
@@ -106,6 +110,7 @@ static size_t count_live(const struct msr_job_ctx *job, char (*ids)[32],
 			live++;
 		}
 	}
+	free(how);
 	return live;
 }
 

@@ -55,6 +55,26 @@ static bool is_slurmstepd(const char *pid)
 	       strcmp(base, "slurmstepd-wlm") == 0;
 }
 
+/* Up to @cap - 1 bytes of /proc/@pid/@name, terminated; its length or -1. */
+static ssize_t read_proc(const char *pid, const char *name, char *buf,
+			 size_t cap)
+{
+	char path[300];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /*
  * Is a job still present on this node?  Every job step, and with
  * PrologFlags=Contain the job's whole allocation, has a slurmstepd whose
@@ -73,22 +93,13 @@ static bool job_is_live(const char *job_id)
 		return true; /* cannot tell: do not restore under a job */
 	wlen = (size_t)snprintf(want, sizeof(want), "slurmstepd: [%s.", job_id);
 	while (!live && (de = readdir(d))) {
-		char path[300], buf[128];
+		char buf[128];
 		ssize_t n;
-		int fd;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		if ((size_t)n >= wlen && strncmp(buf, want, wlen) == 0 &&
+		n = read_proc(de->d_name, "cmdline", buf, sizeof(buf));
+		if (n >= (ssize_t)wlen && strncmp(buf, want, wlen) == 0 &&
 		    is_slurmstepd(de->d_name))
 			live = true;
 	}
@@ -109,20 +120,13 @@ void slurmd_instance(char *buf, size_t cap)
 
 	buf[0] = '\0';
 	for (int depth = 0; depth < 8 && pid > 1; depth++) {
-		char path[64], stat[1024], *comm_end;
+		char id[16], stat[1024], *comm_end;
 		unsigned long long start = 0;
-		int ppid = 0, fd;
-		ssize_t n;
+		int ppid = 0;
 
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		snprintf(id, sizeof(id), "%d", (int)pid);
+		if (read_proc(id, "stat", stat, sizeof(stat)) < 0)
 			return;
-		n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		stat[n] = '\0';
 		comm_end = strrchr(stat, ')');
 		if (!comm_end ||
 		    sscanf(comm_end + 2,
